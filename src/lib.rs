@@ -13,4 +13,5 @@ pub mod report;
 pub mod units;
 pub mod uuid;
 
+pub mod alloc;
 pub mod cli;

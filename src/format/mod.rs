@@ -4,4 +4,6 @@
 pub mod config;
 pub mod crc;
 pub mod label;
+pub mod layout;
 pub mod mda;
+pub mod pvck;

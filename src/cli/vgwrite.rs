@@ -1,0 +1,242 @@
+//! Reading a VG for change and writing it back: the part every command
+//! that changes metadata shares.
+//!
+//! `VgForWrite::open` takes lvm2's VG lock, rescans under the lock (so a
+//! concurrent writer — this project or real lvm2 — is seen), and refuses a
+//! VG that cannot be written safely: missing PVs, unreadable metadata areas,
+//! or devices that changed behind our back. `commit` bumps the seqno and
+//! writes through [`crate::commit`].
+
+use std::path::PathBuf;
+
+use super::context::Ctx;
+use super::CmdError;
+use crate::commit::lock::{self, FileLock, LockMode};
+use crate::commit::{self, PvWrite};
+use crate::device::scan::{DevScan, PvScan, Scan};
+use crate::device::{BlockIo, Device};
+use crate::format::label::{PvLabel, PV_EXT_USED};
+use crate::model::{self, TextHeader, Vg};
+
+/// The lock directory lvm2 uses (lvm.conf global/locking_dir).
+pub fn lock_dir(ctx: &Ctx) -> PathBuf {
+    PathBuf::from(
+        ctx.config
+            .str("global/locking_dir")
+            .unwrap_or(lock::DEFAULT_LOCK_DIR),
+    )
+}
+
+pub fn take_lock(ctx: &Ctx, name: &str) -> Result<FileLock, CmdError> {
+    lock::lock(&lock_dir(ctx), name, LockMode::Exclusive).map_err(|e| CmdError::failed(e.to_string()))
+}
+
+/// A PV of the VG as found by the scan under the lock.
+pub struct Member {
+    pub key: String,
+    pub pv: PvScan,
+}
+
+/// A VG read under its lock, ready to be changed and committed.
+pub struct VgForWrite {
+    pub vg: Vg,
+    pub members: Vec<Member>,
+    /// PVs joining the VG with this commit (vgcreate, vgextend).
+    pub joining: Vec<PvScan>,
+    _lock: FileLock,
+}
+
+impl VgForWrite {
+    /// Lock and read `name` for a change.
+    pub fn open(ctx: &mut Ctx, name: &str) -> Result<VgForWrite, CmdError> {
+        let lock = take_lock(ctx, &lock::vg_lock_name(name))?;
+        ctx.invalidate();
+        let scan = ctx.scan();
+        let found = scan
+            .vg(name)
+            .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
+        let missing = found.missing_pvs();
+        if !missing.is_empty() {
+            let ids: Vec<String> = missing
+                .iter()
+                .filter_map(|k| found.vg.pvs.iter().find(|p| p.key == *k))
+                .map(|p| p.id.clone())
+                .collect();
+            return Err(CmdError::failed(format!(
+                "Cannot change VG {name} while PVs are missing: {}.\n\
+                 Consider vgreduce --removemissing if the PVs are gone for good.",
+                ids.join(", ")
+            )));
+        }
+        let mut members = Vec::new();
+        for (key, idx) in &found.pv_devices {
+            let pv = scan.pv(idx.expect("no missing PVs")).clone();
+            let problems = pv.problems();
+            if !problems.is_empty() {
+                return Err(CmdError::failed(format!(
+                    "Cannot change VG {name}: PV {} cannot be read fully, refusing to write over it:\n{}",
+                    pv.path.display(),
+                    problems.join("\n")
+                )));
+            }
+            members.push(Member {
+                key: key.clone(),
+                pv,
+            });
+        }
+        Ok(VgForWrite {
+            vg: found.vg.clone(),
+            members,
+            joining: Vec::new(),
+            _lock: lock,
+        })
+    }
+
+    /// A VG already read and locked by the caller (vgreduce --removemissing).
+    pub fn from_parts(vg: Vg, members: Vec<Member>, lock: FileLock) -> VgForWrite {
+        VgForWrite {
+            vg,
+            members,
+            joining: Vec::new(),
+            _lock: lock,
+        }
+    }
+
+    /// A VG that does not exist yet (vgcreate), under its lock.
+    pub fn create(ctx: &Ctx, vg: Vg, joining: Vec<PvScan>) -> Result<VgForWrite, CmdError> {
+        let lock = take_lock(ctx, &lock::vg_lock_name(&vg.name))?;
+        Ok(VgForWrite {
+            vg,
+            members: Vec::new(),
+            joining,
+            _lock: lock,
+        })
+    }
+
+    pub fn path_of(&self, key: &str) -> Option<&std::path::Path> {
+        self.members
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| m.pv.path.as_path())
+            .or_else(|| {
+                let pv = self.vg.pvs.iter().find(|p| p.key == key)?;
+                self.joining
+                    .iter()
+                    .find(|j| j.uuid() == pv.id)
+                    .map(|j| j.path.as_path())
+            })
+    }
+
+    /// Write the changed VG (seqno + 1) to every metadata area of every PV
+    /// still in it.
+    pub fn commit(&mut self, ctx: &Ctx) -> Result<(), CmdError> {
+        model::validate::validate(&self.vg).map_err(|errs| {
+            CmdError::failed(format!(
+                "Internal error: refusing to write invalid metadata for VG {}:\n{}",
+                self.vg.name,
+                errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            ))
+        })?;
+        self.vg.seqno += 1;
+        if ctx.common.test {
+            ctx.say("TEST MODE: Metadata will NOT be updated.");
+            return Ok(());
+        }
+        let text = render_disk_text(&self.vg, &command_line());
+        let mut targets: Vec<(PvScan, Option<PvLabel>)> = Vec::new();
+        for pv in &self.vg.pvs {
+            if let Some(m) = self.members.iter().find(|m| m.pv.uuid() == pv.id) {
+                let relabel = (!m.pv.label.is_used()).then(|| used_label(&m.pv.label, true));
+                targets.push((m.pv.clone(), relabel));
+            } else if let Some(j) = self.joining.iter().find(|j| j.uuid() == pv.id) {
+                targets.push((j.clone(), Some(used_label(&j.label, true))));
+            }
+        }
+        let mut devs: Vec<Device> = Vec::new();
+        for (pv, _) in &targets {
+            devs.push(Device::open(&pv.path, true)?);
+        }
+        let mut writes: Vec<PvWrite<'_>> = devs
+            .iter_mut()
+            .zip(&targets)
+            .map(|(dev, (pv, relabel))| PvWrite {
+                dev: dev as &mut dyn BlockIo,
+                mdas: pv.label.metadata_areas.clone(),
+                // Areas lvm2 marked ignored (--vgmetadatacopies) stay so.
+                in_use: !pv.mdas.iter().all(|m| m.ignored()),
+                new_label: relabel.clone(),
+            })
+            .collect();
+        commit::write_vg(&self.vg.name, &mut writes, &text)
+            .map_err(|e| CmdError::failed(format!("Failed to write VG {}: {e}", self.vg.name)))?;
+        Ok(())
+    }
+
+    /// Release PVs that left the VG: their metadata areas are cleared and
+    /// the label's "used" flag dropped, so they read as orphans.
+    pub fn release(&self, pvs: &[PvScan]) -> Result<(), CmdError> {
+        for pv in pvs {
+            let mut dev = Device::open(&pv.path, true)?;
+            let mut w = PvWrite {
+                dev: &mut dev,
+                mdas: pv.label.metadata_areas.clone(),
+                in_use: false,
+                new_label: None,
+            };
+            commit::clear_vg(&mut w, &used_label(&pv.label, false)).map_err(|e| {
+                CmdError::failed(format!(
+                    "Failed to clear the metadata of {}: {e}",
+                    pv.path.display()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The label with PV_EXT_USED set or cleared.
+pub fn used_label(label: &PvLabel, used: bool) -> PvLabel {
+    let mut l = label.clone();
+    if let Some(ext) = l.ext.as_mut() {
+        if used {
+            ext.flags |= PV_EXT_USED;
+        } else {
+            ext.flags &= !PV_EXT_USED;
+        }
+    }
+    l
+}
+
+/// The command line as lvm2 records it in `description`: the command and
+/// its arguments, without the `lvm` of a multi-call invocation.
+pub fn command_line() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let skip = usize::from(
+        args.first()
+            .is_some_and(|a| std::path::Path::new(a).file_name().is_some_and(|n| n == "lvm")),
+    );
+    args[skip..].join(" ")
+}
+
+/// The metadata text as lvm2 stores it on disk.
+pub fn render_disk_text(vg: &Vg, command: &str) -> String {
+    let header = TextHeader::new(&format!("Write from {command}."), super::lvops::now() as u64);
+    model::vg_to_text(vg, &header, model::TextStyle::Disk)
+}
+
+/// Find the scanned device for a path argument, with lvm2's messages.
+pub fn lookup_device<'a>(ctx: &Ctx, scan: &'a Scan, path: &std::path::Path) -> Result<(usize, &'a DevScan), CmdError> {
+    if !ctx.device_allowed(path) {
+        return Err(CmdError::failed(format!(
+            "Cannot use {}: device not found (or excluded by --devices or the lvm.conf filter).",
+            path.display()
+        )));
+    }
+    match scan.device_index(path) {
+        Some(i) => Ok((i, &scan.devices[i].1)),
+        None => Err(CmdError::failed(format!(
+            "Cannot use {}: device not found.",
+            path.display()
+        ))),
+    }
+}

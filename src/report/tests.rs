@@ -1,0 +1,2 @@
+//! Unit tests for the report module.
+use super::*;
