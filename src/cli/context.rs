@@ -64,6 +64,8 @@ pub struct Ctx {
     pub config: Config,
     filter: Filter,
     scan: Option<Scan>,
+    /// Scan warnings already shown (a rescan under a lock finds them again).
+    warned: std::collections::BTreeSet<String>,
 }
 
 impl Ctx {
@@ -78,6 +80,7 @@ impl Ctx {
             config,
             filter,
             scan: None,
+            warned: Default::default(),
         })
     }
 
@@ -111,7 +114,13 @@ impl Ctx {
     pub fn scan(&mut self) -> &Scan {
         if self.scan.is_none() {
             let devs = self.candidate_devices();
-            self.scan = Some(scan::scan_devices(&devs));
+            let scan = scan::scan_devices(&devs);
+            for w in &scan.warnings {
+                if self.warned.insert(w.clone()) && self.common.quiet == 0 {
+                    eprintln!("  WARNING: {w}");
+                }
+            }
+            self.scan = Some(scan);
         }
         self.scan.as_ref().expect("scanned above")
     }

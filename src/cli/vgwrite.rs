@@ -79,6 +79,18 @@ impl VgForWrite {
                     problems.join("\n")
                 )));
             }
+            let entry = found.vg.pvs.iter().find(|p| &p.key == key).expect("PV of the VG");
+            let end = (entry.pe_start + entry.pe_count * found.vg.extent_size) * 512;
+            if end > pv.dev_size {
+                return Err(CmdError::failed(format!(
+                    "Cannot change VG {name}: PV {} is {} bytes but its metadata (pe_start {}, pe_count {}) \
+                     needs {end}; was the device shrunk? Restore its size first.",
+                    pv.path.display(),
+                    pv.dev_size,
+                    entry.pe_start,
+                    entry.pe_count
+                )));
+            }
             members.push(Member {
                 key: key.clone(),
                 pv,

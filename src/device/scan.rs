@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::format::crc::{calc_crc, INITIAL_CRC};
 use crate::format::label::{find_label, DiskLocn, PvLabel, LABEL_SCAN_SIZE};
 use crate::format::mda::{decode_mda_header, read_text, MdaHeader, RawLocn, MDA_HEADER_SIZE};
 use crate::model::{parse_vg_text, TextHeader, Vg};
@@ -412,12 +411,33 @@ pub fn assemble(devices: Vec<(PathBuf, DevScan)>) -> Scan {
                 p.display()
             ));
         }
-        let pv_devices = chosen
+        let pv_devices: BTreeMap<String, Option<usize>> = chosen
             .vg
             .pvs
             .iter()
             .map(|p| (p.key.clone(), by_pvid.get(&p.id).copied()))
             .collect();
+        // The metadata must fit the device it describes: extents past the
+        // end of a (shrunk or truncated) device would lose data.
+        for p in &chosen.vg.pvs {
+            let Some(Some(i)) = pv_devices.get(&p.key) else {
+                continue;
+            };
+            if let DevScan::Pv(pv) = &devices[*i].1 {
+                let end = (p.pe_start + p.pe_count * chosen.vg.extent_size) * 512;
+                if end > pv.dev_size {
+                    warnings.push(format!(
+                        "VG {}: PV {} ({}): pe_start {} + pe_count {} extents end at byte {end}, beyond the end of the device ({} bytes).",
+                        chosen.vg.name,
+                        devices[*i].0.display(),
+                        p.key,
+                        p.pe_start,
+                        p.pe_count,
+                        pv.dev_size
+                    ));
+                }
+            }
+        }
         vgs.push(VgFound {
             vg: chosen.vg.clone(),
             header: chosen.header.clone(),
@@ -456,9 +476,4 @@ pub fn assemble(devices: Vec<(PathBuf, DevScan)>) -> Scan {
         orphans,
         warnings,
     }
-}
-
-/// lvm2's text checksum, for the write side.
-pub fn text_checksum(bytes: &[u8]) -> u32 {
-    calc_crc(INITIAL_CRC, bytes)
 }

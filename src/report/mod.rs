@@ -169,6 +169,11 @@ pub struct ReportOptions {
     pub verbose: bool,
     /// `-a`: include hidden sub-LVs (lvs only).
     pub all: bool,
+    /// The command's positional names, restricting the rows: VG names for
+    /// vgs; `vg` or `vg/lv` (or `/dev/vg/lv`) for lvs; device names for
+    /// pvs. Empty: everything. See [`unmatched_names`] for the ones that
+    /// select nothing (lvm2 reports those as errors).
+    pub select: Vec<String>,
     pub units: Units,
     /// False for `--nosuffix`.
     pub suffix: bool,
@@ -196,6 +201,7 @@ impl Default for ReportOptions {
             sort: Vec::new(),
             verbose: false,
             all: false,
+            select: Vec::new(),
             units: Units::default(),
             suffix: true,
             headings: true,
@@ -395,18 +401,36 @@ pub fn render(kind: ReportKind, input: &ReportInput, opts: &ReportOptions) -> Re
         .collect();
     let per_segment = kind == ReportKind::Segs || fields.iter().any(|f| f.obj == Obj::Seg);
     let mut rows: Vec<Row> = Vec::new();
+    let sel = Selection::new(kind, &opts.select);
     match kind {
         ReportKind::Pvs => {
             for vg in &ctxs {
-                rows.extend((0..vg.view.vg.pvs.len()).map(|pv| Row::Pv { vg, pv }));
+                rows.extend(
+                    (0..vg.view.vg.pvs.len())
+                        .filter(|&pv| sel.pv(&pv_row_name(vg, pv)))
+                        .map(|pv| Row::Pv { vg, pv }),
+                );
             }
-            rows.extend(input.orphans.iter().map(|dev| Row::Orphan { dev }));
+            rows.extend(
+                input
+                    .orphans
+                    .iter()
+                    .filter(|d| sel.pv(&d.name))
+                    .map(|dev| Row::Orphan { dev }),
+            );
         }
-        ReportKind::Vgs => rows.extend(ctxs.iter().map(|vg| Row::Vg { vg })),
+        ReportKind::Vgs => rows.extend(
+            ctxs.iter()
+                .filter(|vg| sel.vg(&vg.view.vg.name))
+                .map(|vg| Row::Vg { vg }),
+        ),
         ReportKind::Lvs | ReportKind::Segs => {
             for vg in &ctxs {
                 for (lv, l) in vg.view.vg.lvs.iter().enumerate() {
                     if !opts.all && !vg.is_visible(lv) {
+                        continue;
+                    }
+                    if !sel.lv(&vg.view.vg.name, &l.name) {
                         continue;
                     }
                     if per_segment {
@@ -458,7 +482,8 @@ pub fn render(kind: ReportKind, input: &ReportInput, opts: &ReportOptions) -> Re
         OutputFormat::Basic => {
             let separator = opts.separator.clone().unwrap_or_else(|| " ".to_string());
             let mut aligned = opts.separator.is_none() || opts.aligned;
-            if opts.name_prefixes {
+            // --nameprefixes and --rows never align (reporter.c, libdm).
+            if opts.name_prefixes || opts.rows {
                 aligned = false;
             }
             table.basic(&Layout {
@@ -471,6 +496,87 @@ pub fn render(kind: ReportKind, input: &ReportInput, opts: &ReportOptions) -> Re
             })
         }
     })
+}
+
+/// The name a PV row shows (and is selected by).
+fn pv_row_name(vg: &VgCtx, pv: usize) -> String {
+    match vg.device(pv) {
+        Some(d) => d.name.clone(),
+        None => "[unknown]".into(),
+    }
+}
+
+/// Positional names of a report command, split into what they select.
+struct Selection {
+    any: bool,
+    vgs: Vec<String>,
+    lvs: Vec<(String, String)>,
+    pvs: Vec<String>,
+}
+
+impl Selection {
+    fn new(kind: ReportKind, names: &[String]) -> Selection {
+        let mut s = Selection {
+            any: names.is_empty(),
+            vgs: Vec::new(),
+            lvs: Vec::new(),
+            pvs: Vec::new(),
+        };
+        for n in names {
+            match kind {
+                ReportKind::Pvs => s.pvs.push(n.clone()),
+                ReportKind::Vgs => s.vgs.push(n.trim_end_matches('/').to_string()),
+                ReportKind::Lvs | ReportKind::Segs => {
+                    let n = n.strip_prefix("/dev/").unwrap_or(n).trim_end_matches('/');
+                    match n.split_once('/') {
+                        Some((vg, lv)) => s.lvs.push((vg.to_string(), lv.to_string())),
+                        None => s.vgs.push(n.to_string()),
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn vg(&self, name: &str) -> bool {
+        self.any || self.vgs.iter().any(|v| v == name)
+    }
+
+    fn lv(&self, vg: &str, lv: &str) -> bool {
+        self.vg(vg) || self.lvs.iter().any(|(v, l)| v == vg && l == lv)
+    }
+
+    fn pv(&self, name: &str) -> bool {
+        self.any || self.pvs.iter().any(|p| p == name)
+    }
+}
+
+/// The positional names in `opts.select` that match nothing in `input`,
+/// for the caller to report the way lvm2 does (`Volume group "x" not
+/// found`, `Failed to find logical volume "vg/lv"`, `Failed to find
+/// physical volume "/dev/x".`).
+pub fn unmatched_names(kind: ReportKind, input: &ReportInput, opts: &ReportOptions) -> Vec<String> {
+    opts.select
+        .iter()
+        .filter(|n| {
+            let sel = Selection::new(kind, std::slice::from_ref(*n));
+            match kind {
+                ReportKind::Pvs => {
+                    !input.orphans.iter().any(|d| sel.pv(&d.name))
+                        && !input
+                            .vgs
+                            .iter()
+                            .any(|v| v.devices.values().any(|d| sel.pv(&d.name)))
+                }
+                ReportKind::Vgs => !input.vgs.iter().any(|v| sel.vg(&v.vg.name)),
+                ReportKind::Lvs | ReportKind::Segs => !input
+                    .vgs
+                    .iter()
+                    .any(|v| v.vg.lvs.iter().any(|l| sel.lv(&v.vg.name, &l.name))),
+            }
+        })
+        .cloned()
+        .collect()
 }
 
 /// `-o help`: the field names a report accepts, with their headings.

@@ -133,6 +133,7 @@ impl Run {
 /// Real lvm2 restricted to `devs`.
 pub fn lvm2(devs: &[&LoopDev], args: &[&str]) -> Run {
     let mut cmd = Command::new("lvm");
+    cmd.env("LVM_SUPPRESS_FD_WARNINGS", "1");
     cmd.arg(args[0]);
     cmd.args(["--config", LVM2_CONFIG, "--devices", &devices_arg(devs)]);
     cmd.args(&args[1..]);
