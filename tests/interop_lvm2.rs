@@ -85,7 +85,7 @@ fn we_write_lvm2_reads() {
     ours(&refs, &["lvcreate", "-n", "str", "-i", "2", "-I", "16k", "-l", "6", "vgw1"]).ok();
     ours(&refs, &["lvcreate", "-n", "pe", "-l", "3", "vgw1", &format!("{}:10-12", n[2])]).ok();
     ours(&refs, &["lvextend", "-L", "+4m", "vgw1/lin"]).ok();
-    ours(&refs, &["lvextend", "-l", "+2", "vgw1/str", &n[3]]).ok();
+    ours(&refs, &["lvextend", "-l", "+2", "vgw1/str", &n[2], &n[3]]).ok();
     ours(&refs, &["lvcreate", "-n", "big", "-l", "50%FREE", "vgw1"]).ok();
     ours(&refs, &["lvremove", "-y", "vgw1/pe"]).ok();
     lvm2_accepts(&refs, "vgw1");
@@ -114,20 +114,42 @@ fn many_commits_wrap_the_buffer_and_lvm2_still_reads_it() {
     let d = disks(2, 64);
     let refs: Vec<&LoopDev> = d.iter().collect();
     let n: Vec<String> = d.iter().map(|x| x.name()).collect();
-    ours(&refs, &["pvcreate", "--metadatasize", "64k", &n[0]]).ok();
-    ours(&refs, &["pvcreate", "--metadatasize", "64k", "--metadatacopies", "2", &n[1]]).ok();
-    ours(&refs, &["vgcreate", "vgwr", &n[0], &n[1]]).ok();
+    ours(&refs, &["pvcreate", "--metadatasize", "64k", "--dataalignment", "64k", &n[0]]).ok();
+    ours(&refs, &["pvcreate", "--metadatasize", "64k", "--dataalignment", "64k", "--metadatacopies", "2", &n[1]]).ok();
+    ours(&refs, &["vgcreate", "-s", "1m", "vgwr", &n[0], &n[1]]).ok();
     // ~2 KiB of text per commit in a 63 KiB buffer: wraps several times.
     for i in 0..12 {
         ours(&refs, &["lvcreate", "-n", &format!("l{i}"), "-L", "4m", "vgwr"]).ok();
     }
-    for round in 0..3 {
+    // Watch the committed slot of the first PV's area: it must wrap past
+    // the end of the buffer (text split in two) and restart at the front.
+    let slot = || {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::open(&d[0].image).unwrap();
+        let mut h = [0u8; 512];
+        f.read_exact_at(&mut h, 4096).unwrap();
+        let size_of_area = u64::from_le_bytes(h[32..40].try_into().unwrap());
+        let off = u64::from_le_bytes(h[40..48].try_into().unwrap());
+        let len = u64::from_le_bytes(h[48..56].try_into().unwrap());
+        (off, off + len > size_of_area)
+    };
+    let (mut last, mut split, mut restarted) = (slot().0, 0, 0);
+    for _round in 0..5 {
         for i in 0..12 {
             ours(&refs, &["lvextend", "-l", "+1", &format!("vgwr/l{i}")]).ok();
+            let (off, wrapped) = slot();
+            split += wrapped as u32;
+            restarted += (off < last) as u32;
+            last = off;
+            if wrapped {
+                // lvm2 reads a text split across the end of the buffer.
+                lvm2_accepts(&refs, "vgwr");
+                same_reports(&refs);
+            }
         }
         lvm2_accepts(&refs, "vgwr");
-        let _ = round;
     }
+    assert!(split >= 1 && restarted >= 2, "split {split} restarted {restarted}");
     let dump = ours(&refs, &["pvck", "--dump", "headers", &n[0]]).ok();
     assert!(dump.stdout.contains("seqno"), "{}", dump.stdout);
     same_reports(&refs);
@@ -143,6 +165,7 @@ fn refusals_change_nothing() {
     let n: Vec<String> = d.iter().map(|x| x.name()).collect();
     ours(&refs, &["vgcreate", "vgr", &n[0]]).ok();
     let before: Vec<Vec<u8>> = d.iter().map(|x| std::fs::read(&x.image).unwrap()).collect();
+    let beyond = format!("{}:100-200", n[0]);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["lvcreate", "-n", "x", "-L", "1g", "vgr"], "Insufficient free space"),
         (vec!["lvcreate", "-n", "x", "-i", "2", "-L", "8m", "vgr"], "distinct PVs"),
@@ -150,7 +173,7 @@ fn refusals_change_nothing() {
         (vec!["vgcreate", "vgr", &n[1]], "already exists"),
         (vec!["vgextend", "nosuch", &n[1]], "not found"),
         (vec!["lvcreate", "-n", "bad name", "-L", "4m", "vgr"], "Invalid logical volume name"),
-        (vec!["lvcreate", "-n", "y", "-L", "4m", "vgr", &format!("{}:100-200", n[0])], "beyond the end"),
+        (vec!["lvcreate", "-n", "y", "-L", "4m", "vgr", &beyond], "beyond the end"),
         (vec!["vgreduce", "vgr", &n[0]], "last physical volume"),
         (vec!["lvextend", "-L", "+4m", "vgr/nosuch"], "not found"),
     ];

@@ -5,7 +5,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use lvmetad::model::{parse_vg_text, vg_to_disk_text, vg_to_text, TextStyle};
+use lvmetad::format::config;
+use lvmetad::model::{parse_vg_text, vg_to_disk_text, vg_to_text, Area, RaidType, SegType, TextStyle};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lvm2")
@@ -228,4 +229,815 @@ fn metadata_area_text_round_trips_byte_for_byte() {
     }
     assert!(checked >= 40, "only {checked} metadata texts checked");
     assert!(seen_wrap, "no wrapped metadata text among the fixtures");
+}
+
+/// A VG written the way lvm2 lays out segment types this project does not
+/// interpret (thin-pool, thin, mirror, snapshot, cache, cache-pool), with
+/// every optional key lvm2 knows and keys it does not, in disk style.
+const ODD_VG: &str = r##"vgodd {
+id = "u8jzPd-e0Ig-xLd6-Gncf-BAep-fJBd-0Kh8oO"
+seqno = 42
+format = "lvm2"
+status = ["RESIZEABLE", "READ", "WRITE"]
+flags = ["NOAUTOACTIVATE"]
+tags = ["web", "db:primary"]
+lock_type = "sanlock"
+lock_args = "1.0.0:lvmlock"
+extent_size = 8192
+max_lv = 0
+max_pv = 0
+
+allocation_policy = "cling"
+profile = "thin-performance"
+metadata_copies = 0
+future_vg_key = [1, -2, 2.5, "x \"quoted\" \\ back"]
+
+physical_volumes {
+
+pv0 {
+id = "OL8dKL-zdoc-J2is-AjIh-KtJ0-RlgL-KOmxgJ"
+device = "/dev/sda"
+
+device_id_type = "sys_wwid"
+device_id = "naa.5000c500a1b2c3d4"
+status = ["ALLOCATABLE"]
+flags = []
+tags = ["ssd"]
+dev_size = 1048576
+pe_start = 4096
+pe_count = 100
+ba_start = 2048
+ba_size = 2048
+future_pv_key = "x"
+}
+
+pv1 {
+id = "TeKdNn-FRIB-XuDL-7Dxt-pYlS-XpfK-tHF4vU"
+device = "/dev/sdb"
+
+status = ["ALLOCATABLE"]
+flags = ["MISSING"]
+dev_size = 1048576
+pe_start = 2048
+pe_count = 100
+}
+}
+
+logical_volumes {
+
+pool {
+id = "CsMehG-AkWv-j7FA-c9Qe-WJKY-40uv-SwMFLZ"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 10
+
+type = "thin-pool+CROP_METADATA"
+metadata = "pool_tmeta"
+pool = "pool_tdata"
+transaction_id = 2
+chunk_size = 128
+discards = "passdown"
+zero_new_blocks = 1
+crop_metadata = 1
+
+message1 {
+create = "thin1"
+}
+}
+}
+
+thin1 {
+id = "De1f8r-ESQe-dUSt-PKR0-CsTy-4Qwb-8DwkNh"
+status = ["READ", "WRITE", "FIXED_MINOR", "VISIBLE"]
+flags = ["ACTIVATION_SKIP"]
+tags = ["t1"]
+creation_time = 1795277846
+creation_host = "vm"
+lock_args = "1.0.0:70254592"
+allocation_policy = "contiguous"
+profile = "p1"
+read_ahead = -1
+major = 253
+minor = 7
+future_lv_key = 5
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 25
+
+type = "thin"
+thin_pool = "pool"
+transaction_id = 1
+device_id = 1
+}
+}
+
+mirr {
+id = "FdnXsi-Vpzz-63Ff-kCzJ-r4i0-B3Jr-TAwR4y"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "mirror"
+mirror_count = 2
+mirror_log = "mirr_mlog"
+region_size = 1024
+
+mirrors = [
+"mirr_mimage_0", 0,
+"mirr_mimage_1", 0
+]
+}
+}
+
+orig {
+id = "9ojflj-oQoa-F1Ll-qsaj-AIxN-Ku8i-S2G8NP"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+allocation_policy = "anywhere"
+read_ahead = 256
+segment_count = 2
+
+segment1 {
+start_extent = 0
+extent_count = 4
+
+type = "striped"
+stripe_count = 2
+stripe_size = 128
+
+stripes = [
+"pv0", 10,
+"pv1", 0
+]
+}
+segment2 {
+start_extent = 4
+extent_count = 1
+
+type = "striped"
+tags = ["seg"]
+stripe_count = 1
+
+stripes = [
+"pv0", 12
+]
+future_seg_key = "y"
+}
+}
+
+snap {
+id = "RVdD53-X83R-ZJzz-zzgE-Ozdm-enCk-hvMdga"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 5
+]
+}
+}
+
+cached {
+id = "KjIg8x-Nbe3-nNyj-Oq9w-MxEh-h2FD-EEtfjg"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "cache"
+cache_pool = "cpool"
+origin = "cached_corig"
+}
+}
+
+r5 {
+id = "VvVqE1-SkHb-n88H-xjSI-6bWH-tP3f-S2qHx6"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+reshape_count = 1
+type = "raid5_ls+RESHAPE+RESHAPE_DELTA_DISKS_PLUS"
+device_count = 3
+region_size = 1024
+stripe_size = 128
+min_recovery_rate = 100
+max_recovery_rate = 1000
+data_offset = 0
+
+raids = [
+"r5_rmeta_0", "r5_rimage_0",
+"r5_rmeta_1", "r5_rimage_1",
+"r5_rmeta_2", "r5_rimage_2"
+]
+}
+}
+
+r1 {
+id = "kwXoII-XGvO-oNZY-W2mZ-p0zV-ZomH-FwUbbY"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "raid1"
+device_count = 2
+region_size = 1024
+writebehind = 256
+
+raids = [
+"r1_rmeta_0", "r1_rimage_0",
+"r1_rmeta_1", "r1_rimage_1"
+]
+}
+}
+
+pool_tdata {
+id = "rEqmSM-9wCZ-7Uw9-xfog-oEmv-nEN5-N1aE6P"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 10
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 20
+]
+}
+}
+
+pool_tmeta {
+id = "wZPf1Q-h6yY-TWmE-4lBY-OvfZ-8UzD-zV8fUk"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 10
+]
+}
+}
+
+lvol0_pmspare {
+id = "kibjL5-DZPj-N0ME-Q7wj-JJib-aZUP-gHV7iB"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 11
+]
+}
+}
+
+mirr_mlog {
+id = "3m03nb-qnsG-pWLu-qIA1-id6V-w5DQ-L05HA0"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 30
+]
+}
+}
+
+mirr_mimage_0 {
+id = "64GiIj-HGb3-CXlM-aXZj-ljEN-UhJd-uRHHJE"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 31
+]
+}
+}
+
+mirr_mimage_1 {
+id = "YXg4Jd-pmrc-XgGC-JbW5-6eCu-NGMG-mSrCGI"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 12
+]
+}
+}
+
+snapshot0 {
+id = "ZEG8pS-H448-7q7J-58m1-CiAh-zCue-QpBenQ"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 5
+
+type = "snapshot"
+chunk_size = 8
+origin = "orig"
+cow_store = "snap"
+}
+}
+
+cpool {
+id = "tYh5Xj-8TPQ-xjq4-i9Do-V8gz-4FkQ-1okTBG"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "cache-pool"
+data = "cpool_cdata"
+metadata = "cpool_cmeta"
+metadata_format = 2
+chunk_size = 128
+cache_mode = "writethrough"
+policy = "smq"
+policy_settings {
+	migration_threshold=2048
+}
+}
+}
+
+cpool_cdata {
+id = "zvAmwu-fUxb-vJDC-Tbyv-HNsG-9eh6-Yo4gfq"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 40
+]
+}
+}
+
+cpool_cmeta {
+id = "rc5Xlr-Wi0B-26R0-8qzj-I6GK-FSuf-rdZSlB"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 20
+]
+}
+}
+
+cached_corig {
+id = "5er8bO-fZqf-M2oe-q3hD-avJA-76rN-icHTp8"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 42
+]
+}
+}
+
+r5_rmeta_0 {
+id = "hkqdlm-7tOt-HWns-CGRl-rwZb-qcab-UGJmGE"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 50
+]
+}
+}
+
+r5_rimage_0 {
+id = "p7CgQ0-PBQF-I14z-GtSn-ovm1-4TUO-izwd1i"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 51
+]
+}
+}
+
+r5_rmeta_1 {
+id = "aeOV4q-Bkdf-Q1y3-GQsM-pSsc-Dlkr-Caqx9v"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 50
+]
+}
+}
+
+r5_rimage_1 {
+id = "Jupc94-tnwl-avyf-ErGP-mpGX-afq0-fjzLcz"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 51
+]
+}
+}
+
+r5_rmeta_2 {
+id = "bttOof-L9H2-WjQ5-TY4M-yWuU-FjsU-NPjc01"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 70
+]
+}
+}
+
+r5_rimage_2 {
+id = "T5GOBU-SZGi-6HWG-K10Z-b0RL-Z5TR-9SPofb"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 71
+]
+}
+}
+
+r1_rmeta_0 {
+id = "ciOx9g-y1CJ-dObO-IRpF-qaDZ-eV7G-5IfQHe"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 60
+]
+}
+}
+
+r1_rimage_0 {
+id = "VVEqZe-2qpU-WnoV-PDF2-yeE6-RsXc-NOPmeM"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv0", 61
+]
+}
+}
+
+r1_rmeta_1 {
+id = "jvqPVS-tNKi-aEdF-rRgS-nRFs-THsD-DDXh5J"
+status = ["READ", "WRITE"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 1
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 60
+]
+}
+}
+
+r1_rimage_1 {
+id = "mtf7Eb-sDe0-G9Cr-yn68-7neL-fjVH-q8xiM0"
+status = ["READ", "WRITE", "WRITEMOSTLY"]
+flags = []
+creation_time = 1795277846
+creation_host = "vm"
+segment_count = 1
+
+segment1 {
+start_extent = 0
+extent_count = 2
+
+type = "striped"
+stripe_count = 1
+
+stripes = [
+"pv1", 61
+]
+}
+}
+}
+
+historical_logical_volumes {
+
+hlv1 {
+id = "OGr4hT-xoF5-4Fzb-ka8F-RCzt-UjAw-yuh1va"
+creation_time = 1795277000
+removal_time = 1795277100
+descendants = ["thin1"]
+}
+}
+future_section {
+a = 1
+}
+}
+# Generated by LVM2 version 2.03.16(2) (2022-05-18): Sat Nov 21 16:17:32 2026
+
+contents = "Text Format Volume Group"
+version = 1
+
+description = "odd \"keys\" and \\ backslashes"
+
+creation_host = "vm"	# Linux vm 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29) x86_64
+creation_host_system_id = "vmsys"
+creation_time = 1795277852	# Sat Nov 21 16:17:32 2026
+
+future_top = 1
+future_top_section {
+b = "c"
+}
+"##;
+
+#[test]
+fn foreign_segment_types_and_unknown_keys_survive() {
+    utc();
+    let (vg, header) = parse_vg_text(ODD_VG).unwrap();
+    if let Err(errs) = vg.validate() {
+        panic!("{errs:#?}");
+    }
+
+    // Disk style reproduces the text exactly: nothing lost, nothing moved.
+    let disk = vg_to_text(&vg, &header, TextStyle::Disk);
+    assert!(disk == ODD_VG, "{}", diff(ODD_VG, &disk));
+
+    // Backup style holds the same tree and reads back to the same model.
+    let backup = vg_to_text(&vg, &header, TextStyle::Backup);
+    let (vg2, header2) = parse_vg_text(&backup).unwrap();
+    assert_eq!(vg2, vg);
+    assert_eq!(header2, header);
+    let tree_in = config::parse(ODD_VG).unwrap();
+    let tree_backup = config::parse(&backup).unwrap();
+    assert_eq!(tree_in.get("vgodd"), tree_backup.get("vgodd"));
+    for key in ["description", "creation_host", "creation_host_system_id", "future_top", "future_top_section"] {
+        assert_eq!(tree_in.get(key), tree_backup.get(key), "{key}");
+    }
+    // The tree form (for the daemon protocol) is the VG section itself.
+    assert_eq!(Some(&vg.to_config()), tree_in.get_section("vgodd"));
+
+    // Where things went.
+    assert_eq!(vg.lock_type(), Some("sanlock"));
+    assert_eq!(vg.allocation_policy(), Some("cling"));
+    assert_eq!(vg.profile(), Some("thin-performance"));
+    let pv0 = vg.pv_by_key("pv0").unwrap();
+    assert_eq!((pv0.ba_start, pv0.ba_size), (Some(2048), Some(2048)));
+    assert!(vg.pv_by_key("pv1").unwrap().is_missing());
+    let thin = vg.lv("thin1").unwrap();
+    assert_eq!(thin.lock_args(), Some("1.0.0:70254592"));
+    assert_eq!(thin.profile(), Some("p1"));
+    assert_eq!(thin.read_ahead, Some(-1));
+    assert_eq!(thin.allocation_policy.as_deref(), Some("contiguous"));
+    assert_eq!(thin.segments[0].segtype, SegType::Unknown("thin".into()));
+    let pool = vg.lv("pool").unwrap();
+    assert!(pool.has_status("CROP_METADATA"));
+    assert!(pool.segments[0].extra.iter().any(|(k, _)| k == "message1"));
+    let r5 = vg.lv("r5").unwrap();
+    assert_eq!(r5.raid_type(), Some(RaidType::Raid5Ls));
+    assert!(r5.has_status("RESHAPE") && r5.has_status("RESHAPE_DELTA_DISKS_PLUS"));
+    let raid = r5.segments[0].raid.as_ref().unwrap();
+    assert_eq!(raid.reshape_count, Some(1));
+    assert_eq!(raid.data_offset, Some(0));
+    assert_eq!(raid.min_recovery_rate, Some(100));
+    assert_eq!(vg.lv("r1").unwrap().segments[0].raid.as_ref().unwrap().writebehind, Some(256));
+    let orig = vg.lv("orig").unwrap();
+    assert_eq!(orig.size_extents(), 5);
+    assert_eq!(orig.segments[1].tags, ["seg"]);
+    assert_eq!(
+        orig.segments[0].areas,
+        [Area::Pv { pv: "pv0".into(), pe: 10 }, Area::Pv { pv: "pv1".into(), pe: 0 }]
+    );
+    assert!(vg.historical_lvs.is_some());
+
+    // Backup style comments foreign types the way lvm2's exporters do.
+    assert!(backup.contains("\t\t\t\tchunk_size = 128\t# 64 Kilobytes\n\t\t\t\tdiscards"), "{backup}");
+    assert!(backup.contains("\t\t\tread_ahead = -1\t# None\n"));
+    assert!(backup.contains("\t\t\t\tpolicy_settings {\n\t\t\t\t\tmigration_threshold=2048\n\t\t\t\t}\n"));
+    assert!(backup.contains("\t\t\t\treshape_count = 1\t# 4 Megabytes\n\t\t\t\ttype = \"raid5_ls+RESHAPE+RESHAPE_DELTA_DISKS_PLUS\"\n"));
+    assert!(backup.contains("\t\t\tcreation_time = 1795277000\t# 2026-11-21 16:03:20 +0000\n"));
+
+    // Extent accounting: 100 + 100 extents, these in use.
+    let used: u64 = vg.used_extents().values().flatten().map(|u| u.len).sum();
+    // orig 4 + 1, snap 1, pool 10 + 1 + spare 1, mirror 1 + 2 + 2,
+    // cache 2 + 1 + 2, raid5 3 * (1 + 2), raid1 2 * (1 + 2).
+    assert_eq!(used, 4 + 1 + 1 + 10 + 1 + 1 + 1 + 2 + 2 + 2 + 1 + 2 + 9 + 6);
+    assert_eq!(vg.free_extent_count(), 200 - used);
+    assert_eq!(vg.free_extents_on("pv1")[0], 2..5);
 }

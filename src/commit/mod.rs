@@ -63,7 +63,6 @@ struct AreaPlan {
     dev: usize,
     header: MdaHeader,
     plan: Option<TextWritePlan>,
-    ignored: bool,
 }
 
 fn mda_err(dev: &dyn BlockIo, offset: u64) -> impl Fn(MdaError) -> CommitError + '_ {
@@ -129,7 +128,6 @@ pub fn write_vg(vg_name: &str, pvs: &mut [PvWrite<'_>], text: &str) -> Result<()
                 dev: i,
                 header,
                 plan,
-                ignored: !pv.in_use,
             });
         }
     }
@@ -151,17 +149,16 @@ pub fn write_vg(vg_name: &str, pvs: &mut [PvWrite<'_>], text: &str) -> Result<()
     // 2. precommit
     for p in &plans {
         if let Some(plan) = &p.plan {
-            write_header(pvs[p.dev].dev, &p.header.precommit(&plan.new_locn, p.ignored))?;
+            write_header(pvs[p.dev].dev, &p.header.precommit(&plan.new_locn, false))?;
         }
     }
     flush_all(pvs)?;
-    // 3. commit (ignored areas only get their flag refreshed)
+    // 3. commit. Areas the VG ignores (--vgmetadatacopies) are left
+    // untouched, as lvm2 leaves them.
     for p in &plans {
-        let h = match &p.plan {
-            Some(plan) => p.header.commit(&plan.new_locn, false),
-            None => p.header.removed(true),
-        };
-        write_header(pvs[p.dev].dev, &h)?;
+        if let Some(plan) = &p.plan {
+            write_header(pvs[p.dev].dev, &p.header.commit(&plan.new_locn, false))?;
+        }
     }
     flush_all(pvs)
 }

@@ -515,7 +515,11 @@ impl<'a> Parser<'a> {
     }
 
     fn error_at(&self, pos: usize, message: impl Into<String>) -> ConfigError {
-        let before = &self.text[..pos.min(self.text.len())];
+        let mut pos = pos.min(self.text.len());
+        while !self.text.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        let before = &self.text[..pos];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
@@ -533,7 +537,11 @@ impl<'a> Parser<'a> {
     /// A description of what is at the current position, for "expected X,
     /// found Y" messages.
     fn found(&self) -> String {
-        match self.text[self.pos..].chars().next() {
+        let mut pos = self.pos.min(self.text.len());
+        while !self.text.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        match self.text[pos..].chars().next() {
             None => "end of input".to_string(),
             Some(c) if c.is_control() => format!("{:?}", c),
             Some(c) => format!("'{c}'"),

@@ -171,7 +171,9 @@ pub fn parse_vg_text(text: &str) -> Result<(Vg, TextHeader), ModelError> {
         }
         let first = seen.insert(k.as_str());
         match k.as_str() {
-            "contents" | "version" if first => {}
+            // Checked above; a repeated one is dropped, not kept, so
+            // that it cannot shadow the one we print.
+            "contents" | "version" => {}
             "description" if first => header.description = get_str(at, k, n)?,
             "creation_host" if first => header.creation_host = get_str(at, k, n)?,
             "creation_host_system_id" if first => {
@@ -702,6 +704,11 @@ pub fn vg_to_text(vg: &Vg, header: &TextHeader, style: TextStyle) -> String {
             print_header(&mut out, header);
         }
     }
+    // Other top-level sections go last in both styles: the first section
+    // of the text is the VG.
+    for (k, n) in header.extra.iter().filter(|(_, n)| matches!(n, Node::Section(_))) {
+        print_node(&mut out, k, n, None);
+    }
     out.buf
 }
 
@@ -833,7 +840,7 @@ fn print_header(out: &mut Out, h: &TextHeader) {
         out.kv("creation_host_system_id", &quote(s));
     }
     out.line(&format!("creation_time = {}\t# {date}\n", h.creation_time));
-    for (k, n) in &h.extra {
+    for (k, n) in h.extra.iter().filter(|(_, n)| matches!(n, Node::Value(_))) {
         print_node(out, k, n, None);
     }
 }
@@ -1100,8 +1107,6 @@ fn print_lv(out: &mut Out, lv: &Lv) {
     out.close();
 }
 
-const STRIPED_KEYS: &[&str] = &["reshape_count", "stripe_count", "stripe_size", "stripes"];
-
 fn print_segment(out: &mut Out, n: usize, seg: &Segment, suffix: &str) {
     let x = &seg.extra;
     let es = out.extent_size;
@@ -1152,6 +1157,7 @@ fn print_segment(out: &mut Out, n: usize, seg: &Segment, suffix: &str) {
                 .collect();
             print_area_list(out, "stripes", &items);
             extra_values(out, x, &["tags", "reshape_count"]);
+            extra_sections(out, x, &[]);
         }
         SegType::Raid(t) => {
             let default = RaidSeg::default();
@@ -1192,10 +1198,10 @@ fn print_segment(out: &mut Out, n: usize, seg: &Segment, suffix: &str) {
             }
             print_area_list(out, t.areas_key(), &items);
             extra_values(out, x, &["tags", "reshape_count"]);
+            extra_sections(out, x, &[]);
         }
         SegType::Unknown(name) => print_unknown_segment(out, name, x),
     }
-    extra_sections(out, x, STRIPED_KEYS);
     out.close();
 }
 
@@ -1214,11 +1220,15 @@ fn print_unknown_segment(out: &mut Out, segtype: &str, extra: &[(String, Node)])
                 out.nl();
                 print_area_list(out, k, items);
             }
+            // Cache policy settings are written with libdm's own config
+            // writer (out_config_node), which has its own layout.
+            Node::Section(s) if k == "policy_settings" => print_dm_config_section(out, k, s, 0),
             Node::Section(_) => {
-                if first_section {
+                // thin-pool's message sections follow a blank line.
+                if first_section && base == "thin-pool" {
                     out.nl();
-                    first_section = false;
                 }
+                first_section = false;
                 print_node(out, k, n, Some(base));
             }
             Node::Value(_) => {
@@ -1228,6 +1238,49 @@ fn print_unknown_segment(out: &mut Out, segtype: &str, extra: &[(String, Node)])
                 }
             }
         }
+    }
+}
+
+/// A section as libdm's `dm_config_write_node` prints it through lvm2's
+/// formatter: the formatter's indentation, then libdm's own tabs for the
+/// nesting level, and `key=value` without spaces.
+fn print_dm_config_section(out: &mut Out, key: &str, s: &Section, level: usize) {
+    let tabs = "\t".repeat(level);
+    out.line(&format!("{tabs}{} {{", dm_config_key(key)));
+    for (k, n) in &s.items {
+        match n {
+            Node::Section(sub) => print_dm_config_section(out, k, sub, level + 1),
+            Node::Value(v) => {
+                let value = match v {
+                    Value::Array(items) if items.len() == 1 => dm_config_value(&items[0]),
+                    Value::Array(items) => format!(
+                        "[{}]",
+                        items.iter().map(dm_config_value).collect::<Vec<_>>().join(",")
+                    ),
+                    v => dm_config_value(v),
+                };
+                out.line(&format!("{tabs}\t{}={value}", dm_config_key(k)));
+            }
+        }
+    }
+    out.line(&format!("{tabs}}}"));
+}
+
+/// libdm quotes keys containing `#`, `"` or `!`.
+fn dm_config_key(key: &str) -> String {
+    if key.contains(['#', '"', '!']) {
+        quote(key)
+    } else {
+        key.to_string()
+    }
+}
+
+fn dm_config_value(v: &Value) -> String {
+    match v {
+        // `%f`, as libdm prints floats.
+        Value::Float(f) => format!("{f:.6}"),
+        Value::Array(a) if a.is_empty() => "[]".to_string(),
+        v => format_value(v),
     }
 }
 

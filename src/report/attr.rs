@@ -51,7 +51,26 @@ impl VgCtx<'_> {
             .and_then(|p| first_unknown(self.lv(p.lv)))
     }
 
+    /// lvm2's `lv_is_visible`: the internal `snapshotN` LV never is, a
+    /// snapshot's COW store is as visible as its origin (lvm2 does not
+    /// store VISIBLE for it), everything else follows the VISIBLE flag.
+    pub fn is_snapshot(&self, i: usize) -> bool {
+        first_unknown(self.lv(i)) == Some("snapshot")
+    }
+
     pub fn is_visible(&self, i: usize) -> bool {
+        if self.is_snapshot(i) {
+            return false;
+        }
+        if let Some(origin) = self.lvs[i].cow_of {
+            if first_unknown(self.lv(origin)) == Some("zero") {
+                return true; // a virtual origin (--virtualsize snapshot)
+            }
+            if self.lvs[i].merging_cow {
+                return false;
+            }
+            return origin != i && lv_flag(self.lv(origin), "VISIBLE");
+        }
         lv_flag(self.lv(i), "VISIBLE")
     }
 

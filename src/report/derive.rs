@@ -49,6 +49,8 @@ pub(crate) struct LvInfo {
     pub merging_origin: bool,
     /// This LV is the COW store of a snapshot (the user-visible snapshot).
     pub cow_of: Option<usize>,
+    /// For a COW store, the internal `snapshotN` LV describing it.
+    pub snapshot: Option<usize>,
     pub merging_cow: bool,
     pub state: LvState,
 }
@@ -273,6 +275,7 @@ impl<'a> VgCtx<'a> {
                     }
                     if let Some(&c) = cow.and_then(|c| self.lv_by_name.get(c)) {
                         self.lvs[c].cow_of = Some(o);
+                        self.lvs[c].snapshot = Some(lv);
                         self.lvs[c].merging_cow = merging.is_some();
                     }
                 }

@@ -720,13 +720,32 @@ fn lv_value(id: &str, vg: &VgCtx, i: usize, fmt: &Fmt) -> Cell {
             let o = if vg.is_cache(i) { None } else { o };
             related_lv(vg, o, uuid)
         }
-        "origin_size" => match info.cow_of {
-            Some(o) => fmt.size(vg.lvs[o].le_count * ext),
-            None => Cell {
-                text: String::new(),
-                sort: SortKey::Num(u64::MAX),
-            },
-        },
+        "origin_size" => {
+            // lv_origin_size: a COW reports its snapshot's size, an origin
+            // its own, a thin volume its external origin's.
+            let ext_origin = if vg.is_thin_volume(i) {
+                by_name(first_seg_str(vg, i, "external_origin"))
+            } else {
+                None
+            };
+            let size = if let Some(s) = info.snapshot {
+                vg.lvs[s].le_count
+            } else if let Some(e) = ext_origin {
+                vg.lvs[e].le_count
+            } else if vg.is_origin(i) {
+                info.le_count
+            } else {
+                0
+            };
+            if size > 0 {
+                fmt.size(size * ext)
+            } else {
+                Cell {
+                    text: String::new(),
+                    sort: SortKey::Num(0),
+                }
+            }
+        }
         "raid_mismatch_count" => match vg.raid_status(i) {
             Some(s) if vg.is_raid(i) => num(s.mismatch_count),
             _ => num_undef(),
@@ -933,6 +952,25 @@ fn seg_area_list(vg: &VgCtx, seg: &Segment, ranges: bool, metadata: bool, mark_h
         .collect()
 }
 
+/// lvseg_chunksize: a COW's snapshot chunk, a pool's own chunk, a cached
+/// LV's pool chunk; 0 for everything else.
+fn chunk_size(vg: &VgCtx, lv: usize, seg: &Segment) -> u64 {
+    let own = |s: &Segment| extra_int(s, "chunk_size").unwrap_or(0) as u64;
+    if let Some(snap) = vg.lvs[lv].snapshot {
+        return vg.lv(snap).segments.first().map_or(0, own);
+    }
+    match seg.segtype {
+        SegType::Unknown(ref n) if n.starts_with("thin-pool") || n.starts_with("cache-pool") => {
+            own(seg)
+        }
+        SegType::Unknown(ref n) if n.starts_with("cache") => extra_str(seg, "cache_pool")
+            .and_then(|p| vg.lv_index(p))
+            .and_then(|p| vg.lv(p).segments.first())
+            .map_or(own(seg), own),
+        _ => 0,
+    }
+}
+
 fn seg_value(id: &str, vg: &VgCtx, lv: usize, s: usize, fmt: &Fmt) -> Cell {
     let seg = &vg.lv(lv).segments[s];
     let ext = vg.view.vg.extent_size;
@@ -982,8 +1020,14 @@ fn seg_value(id: &str, vg: &VgCtx, lv: usize, s: usize, fmt: &Fmt) -> Cell {
             }
         }
         "stripe_size" => fmt.size(seg.stripe_size.unwrap_or(0)),
-        "region_size" => fmt.size(seg.raid.as_ref().and_then(|r| r.region_size).unwrap_or(0)),
-        "chunk_size" => fmt.size(extra_int(seg, "chunk_size").unwrap_or(0) as u64),
+        "region_size" => fmt.size(
+            seg.raid
+                .as_ref()
+                .and_then(|r| r.region_size)
+                .or_else(|| extra_int(seg, "region_size").map(|r| r as u64))
+                .unwrap_or(0),
+        ),
+        "chunk_size" => fmt.size(chunk_size(vg, lv, seg)),
         "seg_start" => fmt.size(seg.start_extent * ext),
         "seg_start_pe" => num(seg.start_extent),
         "seg_size" => fmt.size(seg.extent_count * ext),

@@ -427,10 +427,17 @@ pub fn render(kind: ReportKind, input: &ReportInput, opts: &ReportOptions) -> Re
         ReportKind::Lvs | ReportKind::Segs => {
             for vg in &ctxs {
                 for (lv, l) in vg.view.vg.lvs.iter().enumerate() {
-                    if !opts.all && !vg.is_visible(lv) {
+                    // The internal `snapshotN` LV is never listed, not even
+                    // with -a: its COW store stands for it.
+                    if vg.is_snapshot(lv) {
                         continue;
                     }
-                    if !sel.lv(&vg.view.vg.name, &l.name) {
+                    let named = sel.names_lv(&vg.view.vg.name, &l.name);
+                    // Hidden sub-LVs need -a, unless named explicitly.
+                    if !opts.all && !vg.is_visible(lv) && !named {
+                        continue;
+                    }
+                    if !sel.vg(&vg.view.vg.name) && !named {
                         continue;
                     }
                     if per_segment {
@@ -542,8 +549,12 @@ impl Selection {
         self.any || self.vgs.iter().any(|v| v == name)
     }
 
+    fn names_lv(&self, vg: &str, lv: &str) -> bool {
+        self.lvs.iter().any(|(v, l)| v == vg && l == lv)
+    }
+
     fn lv(&self, vg: &str, lv: &str) -> bool {
-        self.vg(vg) || self.lvs.iter().any(|(v, l)| v == vg && l == lv)
+        self.vg(vg) || self.names_lv(vg, lv)
     }
 
     fn pv(&self, name: &str) -> bool {

@@ -135,7 +135,18 @@ pub fn lvm2(devs: &[&LoopDev], args: &[&str]) -> Run {
     let mut cmd = Command::new("lvm");
     cmd.env("LVM_SUPPRESS_FD_WARNINGS", "1");
     cmd.arg(args[0]);
-    cmd.args(["--config", LVM2_CONFIG, "--devices", &devices_arg(devs)]);
+    if args[0] == "pvck" {
+        // lvm2 2.03.16's pvck refuses devices given with --devices ("not in
+        // devices list"); a filter restricts it to our devices instead.
+        let accept: Vec<String> = devs.iter().map(|d| format!("\"a|^{}$|\"", d.name())).collect();
+        let cfg = format!(
+            "global{{activation=0}} backup{{backup=0 archive=0}} devices{{obtain_device_list_from_udev=0 use_devicesfile=0 global_filter=[{},\"r|.*|\"]}}",
+            accept.join(",")
+        );
+        cmd.args(["--config", &cfg]);
+    } else {
+        cmd.args(["--config", LVM2_CONFIG, "--devices", &devices_arg(devs)]);
+    }
     cmd.args(&args[1..]);
     Run::from(cmd.output().expect("real lvm2 is installed"))
 }
