@@ -50,7 +50,13 @@ impl BlockIo for PowerCut<'_> {
 
 fn seqno_read_by_us(images: &[PathBuf]) -> u64 {
     let scan = scan_devices(images);
-    assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
+    // Between the commit rounds some areas hold the new copy and some the
+    // old: that is reported (and repaired by the next write), nothing else.
+    assert!(
+        scan.warnings.iter().all(|w| w.contains("has older metadata")),
+        "{:?}",
+        scan.warnings
+    );
     assert_eq!(scan.vgs.len(), 1);
     scan.vgs[0].vg.seqno
 }

@@ -9,6 +9,7 @@ use lvmetad::cli::Cli;
 fn render(cmd: clap::Command) -> Vec<u8> {
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd)
+        .section("8")
         .date("lvmetad")
         .render(&mut out)
         .unwrap();
@@ -23,7 +24,7 @@ fn man_pages_match_the_cli() {
     let mut pages = vec![("lvm.8".to_string(), render(top.clone()))];
     for sub in top.get_subcommands() {
         let name = sub.get_name().to_string();
-        let cmd = sub.clone().name(name.clone()).bin_name(name.clone());
+        let cmd = sub.clone().bin_name(name.clone());
         pages.push((format!("{name}.8"), render(cmd)));
     }
     let mut stale = Vec::new();

@@ -1041,3 +1041,388 @@ fn foreign_segment_types_and_unknown_keys_survive() {
     assert_eq!(vg.free_extent_count(), 200 - used);
     assert_eq!(vg.free_extents_on("pv1")[0], 2..5);
 }
+
+/// Random VGs (linear, striped, RAID and foreign segments, strings that
+/// need escaping, unknown keys) survive printing and parsing in both styles.
+mod random_vgs {
+    use super::*;
+    use lvmetad::format::config::{Node, Section, Value};
+    use lvmetad::model::flags::LV_FLAGS;
+    use lvmetad::model::{Lv, Pv, RaidSeg, Segment, TextHeader, Vg};
+    use proptest::prelude::*;
+
+    /// Any text without NUL (which ends metadata), heavy on the characters
+    /// that need escaping or could confuse the parser.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9_.+-]{0,12}",
+            "[\"\\\\ #{}=\\[\\],'/\t\n\r\u{b}é€a]{0,12}",
+            "[^\u{0}]{0,16}",
+        ]
+    }
+
+    fn small() -> impl Strategy<Value = u64> {
+        prop_oneof![0..100u64, 0..=i64::MAX as u64]
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<i64>().prop_map(Value::Int),
+            prop::num::f64::NORMAL.prop_map(Value::Float),
+            prop::num::f64::ZERO.prop_map(Value::Float),
+            prop::num::f64::SUBNORMAL.prop_map(Value::Float),
+            text().prop_map(Value::Str),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            3 => scalar(),
+            1 => prop::collection::vec(scalar(), 0..4).prop_map(Value::Array),
+        ]
+    }
+
+    /// Keys no object interprets, so their order is kept as given.
+    fn extras() -> impl Strategy<Value = Vec<(String, Node)>> {
+        prop::collection::vec(("x_[a-z0-9]{1,6}", value()), 0..3)
+            .prop_map(|v| v.into_iter().map(|(k, v)| (k, Node::Value(v))).collect())
+    }
+
+    fn flags_from(table: &[(&'static str, lvmetad::model::flags::FlagKind)]) -> impl Strategy<Value = Vec<String>> {
+        let names: Vec<&'static str> = table.iter().map(|(n, _)| *n).collect();
+        prop::sample::subsequence(names.clone(), 0..=names.len().min(3)).prop_map(|v| {
+            let mut out: Vec<String> = Vec::new();
+            for n in v {
+                if !out.iter().any(|o| o == n) {
+                    out.push(n.to_string());
+                }
+            }
+            out
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Kind {
+        Linear(u64),
+        Striped,
+        Raid(RaidType),
+        Foreign(&'static str),
+    }
+
+    fn kind() -> impl Strategy<Value = Kind> {
+        prop_oneof![
+            (1..3u64).prop_map(Kind::Linear),
+            Just(Kind::Striped),
+            prop::sample::select(RaidType::ALL.to_vec()).prop_map(Kind::Raid),
+            prop::sample::select(vec!["thin", "zero", "error", "vdo", "writecache"]).prop_map(Kind::Foreign),
+        ]
+    }
+
+    fn area(npvs: usize) -> impl Strategy<Value = Area> {
+        prop_oneof![
+            4 => (0..npvs, small()).prop_map(|(i, pe)| Area::Pv { pv: format!("pv{i}"), pe }),
+            1 => ("lv_[a-z]{1,4}", small()).prop_map(|(lv, le)| Area::Lv { lv, le }),
+        ]
+    }
+
+    fn segment_base(start: u64, count: u64) -> Segment {
+        Segment {
+            start_extent: start,
+            extent_count: count,
+            segtype: SegType::Striped,
+            tags: vec![],
+            areas: vec![],
+            stripe_size: None,
+            raid: None,
+            extra: vec![],
+        }
+    }
+
+    fn pv() -> impl Strategy<Value = (String, Option<String>, Vec<String>, Vec<String>, Vec<String>, [u64; 3], Option<(u64, u64)>, Vec<(String, Node)>)> {
+        (
+            text(),
+            prop::option::of(text()),
+            flags_from(&[("ALLOCATABLE", lvmetad::model::flags::FlagKind::Status), ("EXPORTED", lvmetad::model::flags::FlagKind::Status), ("MISSING", lvmetad::model::flags::FlagKind::Status)]),
+            prop::sample::subsequence(vec!["MISSING".to_string()], 0..=1),
+            prop::collection::vec(text(), 0..3),
+            [small(), small(), small()],
+            prop::option::of((small(), small())),
+            extras(),
+        )
+    }
+
+    /// Everything an LV needs besides its segments.
+    #[derive(Debug, Clone)]
+    struct LvBits {
+        id: String,
+        status: Vec<String>,
+        flags: Vec<String>,
+        tags: Vec<String>,
+        creation: Option<(i64, String)>,
+        allocation_policy: Option<String>,
+        read_ahead: Option<i64>,
+        extra: Vec<(String, Node)>,
+        segtype_flags: Vec<String>,
+    }
+
+    fn lv_bits() -> impl Strategy<Value = LvBits> {
+        let status_names: Vec<(&'static str, lvmetad::model::flags::FlagKind)> = LV_FLAGS
+            .iter()
+            .copied()
+            .filter(|(n, k)| *k == lvmetad::model::flags::FlagKind::Status && *n != "VISIBLE")
+            .collect();
+        let compat: Vec<(&'static str, lvmetad::model::flags::FlagKind)> = LV_FLAGS
+            .iter()
+            .copied()
+            .filter(|(_, k)| *k == lvmetad::model::flags::FlagKind::Compatible)
+            .collect();
+        let seg_flags: Vec<(&'static str, lvmetad::model::flags::FlagKind)> = LV_FLAGS
+            .iter()
+            .copied()
+            .filter(|(_, k)| *k == lvmetad::model::flags::FlagKind::Segtype)
+            .collect();
+        (
+            text(),
+            flags_from(&status_names),
+            flags_from(&compat),
+            prop::collection::vec(text(), 0..3),
+            prop::option::of((any::<i64>(), text())),
+            prop::option::of(text()),
+            prop::option::of(any::<i64>()),
+            extras(),
+            flags_from(&seg_flags),
+        )
+            .prop_map(|(id, status, flags, tags, creation, allocation_policy, read_ahead, extra, segtype_flags)| LvBits {
+                id,
+                status,
+                flags,
+                tags,
+                creation,
+                allocation_policy,
+                read_ahead,
+                extra,
+                segtype_flags,
+            })
+    }
+
+    fn make_lv(name: String, bits: LvBits, visible: bool, segments: Vec<Segment>) -> Lv {
+        let mut status = bits.status;
+        if visible {
+            status.push("VISIBLE".into());
+        }
+        // lvm2's table order, as the printer writes them.
+        let table = |s: &String| LV_FLAGS.iter().position(|(n, _)| n == s).unwrap();
+        status.sort_by_key(table);
+        // Segment-type flags come back after the status list.
+        status.extend(bits.segtype_flags);
+        let mut flags = bits.flags;
+        flags.sort_by_key(table);
+        let (creation_time, creation_host) = match bits.creation {
+            Some((t, h)) => (Some(t), Some(h)),
+            None => (None, None),
+        };
+        Lv {
+            name,
+            id: bits.id,
+            status,
+            flags,
+            tags: bits.tags,
+            creation_time,
+            creation_host,
+            allocation_policy: bits.allocation_policy,
+            read_ahead: bits.read_ahead,
+            segments,
+            extra: bits.extra,
+        }
+    }
+
+    fn linear(name: String, pv: &str, pe: u64, len: u64) -> Lv {
+        let mut seg = segment_base(0, len);
+        seg.areas = vec![Area::Pv { pv: pv.into(), pe }];
+        Lv {
+            name,
+            id: "x".into(),
+            status: vec!["READ".into(), "WRITE".into()],
+            flags: vec![],
+            tags: vec![],
+            creation_time: None,
+            creation_host: None,
+            allocation_policy: None,
+            read_ahead: None,
+            segments: vec![seg],
+            extra: vec![],
+        }
+    }
+
+    /// One top-level LV (and its hidden sub-LVs, for RAID).
+    fn lv(index: usize, npvs: usize) -> impl Strategy<Value = (Lv, Vec<Lv>)> {
+        (
+            kind(),
+            lv_bits(),
+            prop::collection::vec((1..1000u64, prop::collection::vec(text(), 0..2), extras()), 1..4),
+            prop::collection::vec(area(npvs), 1..5),
+            prop::option::of(small()),
+            (2..6u64, std::array::from_fn::<_, 8, _>(|_| prop::option::of(small()))),
+            extras(),
+        )
+            .prop_map(move |(kind, bits, seg_specs, areas, stripe_size, (devs, opts), foreign_extra)| {
+                let name = format!("lv{index}");
+                let mut segments = Vec::new();
+                let mut hidden = Vec::new();
+                let mut start = 0;
+                let mut bits = bits;
+                if !matches!(kind, Kind::Raid(_)) {
+                    bits.segtype_flags.clear();
+                }
+                let nsegs = match kind {
+                    Kind::Linear(n) => n as usize,
+                    _ => 1,
+                };
+                for (count, tags, extra) in seg_specs.into_iter().cycle().take(nsegs) {
+                    let mut seg = segment_base(start, count);
+                    seg.tags = tags;
+                    seg.extra = extra;
+                    match &kind {
+                        Kind::Linear(_) => seg.areas = vec![areas[0].clone()],
+                        Kind::Striped => {
+                            seg.areas = areas.clone();
+                            seg.stripe_size = if areas.len() > 1 { Some(stripe_size.unwrap_or(128)) } else { stripe_size };
+                        }
+                        Kind::Raid(t) => {
+                            seg.segtype = SegType::Raid(*t);
+                            seg.stripe_size = stripe_size;
+                            let mut r = RaidSeg {
+                                device_count: devs,
+                                region_size: opts[0],
+                                data_copies: opts[1],
+                                writebehind: opts[2],
+                                min_recovery_rate: opts[3],
+                                max_recovery_rate: opts[4],
+                                data_offset: opts[5],
+                                reshape_count: opts[6],
+                                ..RaidSeg::default()
+                            };
+                            for d in 0..devs {
+                                let image = format!("{name}_rimage_{d}");
+                                hidden.push(linear(image.clone(), "pv0", d, count));
+                                r.images.push(Some(image));
+                                if t.has_meta() {
+                                    let meta = format!("{name}_rmeta_{d}");
+                                    hidden.push(linear(meta.clone(), "pv0", d, 1));
+                                    r.meta.push(Some(meta));
+                                } else {
+                                    r.meta.push(None);
+                                }
+                            }
+                            seg.raid = Some(r);
+                        }
+                        Kind::Foreign(t) => {
+                            seg.segtype = SegType::Unknown((*t).into());
+                            seg.extra = foreign_extra.clone();
+                        }
+                    }
+                    start += count;
+                    segments.push(seg);
+                }
+                (make_lv(name, bits, true, segments), hidden)
+            })
+    }
+
+    fn vg() -> impl Strategy<Value = Vg> {
+        (1..5usize).prop_flat_map(|npvs| {
+            (
+                "[a-zA-Z0-9_.+-]{1,10}",
+                text(),
+                [small(), small(), small(), small()],
+                prop::option::of(text()),
+                prop::option::of(text()),
+                prop::collection::vec(text(), 0..3),
+                prop::sample::select(vec![8u64, 8192, 65536, 1 << 30]),
+                prop::collection::vec(pv(), npvs),
+                (0..4usize).prop_flat_map(move |nlvs| {
+                    (0..nlvs).map(|i| lv(i, npvs)).collect::<Vec<_>>()
+                }),
+                extras(),
+                any::<bool>(),
+            )
+                .prop_map(|(name, id, nums, format, system_id, tags, extent_size, pvs, lvs, extra, hist)| {
+                    let pvs = pvs
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (id, device, status, flags, tags, sizes, ba, extra))| Pv {
+                            key: format!("pv{i}"),
+                            id,
+                            device,
+                            status,
+                            flags,
+                            tags,
+                            dev_size: sizes[0],
+                            pe_start: sizes[1],
+                            pe_count: sizes[2],
+                            ba_start: ba.map(|b| b.0),
+                            ba_size: ba.map(|b| b.1),
+                            extra,
+                        })
+                        .collect();
+                    let mut top = Vec::new();
+                    let mut hidden = Vec::new();
+                    for (lv, sub) in lvs {
+                        top.push(lv);
+                        hidden.extend(sub);
+                    }
+                    top.extend(hidden);
+                    let historical_lvs = hist.then(|| {
+                        config::parse("hlv { id = \"h\" creation_time = 5 removal_time = 6 descendants = [\"lv0\"] }").unwrap()
+                    });
+                    Vg {
+                        name,
+                        id,
+                        seqno: nums[0],
+                        format,
+                        status: vec!["RESIZEABLE".into(), "READ".into(), "WRITE".into()],
+                        flags: vec![],
+                        tags,
+                        system_id,
+                        extent_size,
+                        max_lv: nums[1],
+                        max_pv: nums[2],
+                        metadata_copies: nums[3],
+                        pvs,
+                        lvs: top,
+                        historical_lvs,
+                        extra,
+                    }
+                })
+        })
+    }
+
+    fn header() -> impl Strategy<Value = TextHeader> {
+        (text(), "[a-z0-9.-]{0,8}", "[a-zA-Z0-9 #._-]{0,30}", prop::option::of(text()), 0..=i64::MAX as u64)
+            .prop_map(|(description, creation_host, uname, system_id, creation_time)| TextHeader {
+                generator: "LVM2 version 2.03.16(2) (2022-05-18)".into(),
+                description,
+                creation_host,
+                creation_host_uname: uname.trim_start().to_string(),
+                creation_host_system_id: system_id,
+                creation_time,
+                extra: vec![],
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn parse_print_is_identity(vg in vg(), header in header()) {
+            for style in [TextStyle::Backup, TextStyle::Disk] {
+                let text = vg_to_text(&vg, &header, style);
+                let (vg2, header2) = parse_vg_text(&text)
+                    .map_err(|e| TestCaseError::fail(format!("{style:?}: {e}\n{text}")))?;
+                prop_assert_eq!(&vg2, &vg, "{:?}\n{}", style, text);
+                prop_assert_eq!(&header2, &header);
+            }
+            let tree: Section = vg.to_config();
+            prop_assert_eq!(Vg::from_config(&vg.name, &tree).unwrap(), vg);
+        }
+    }
+}

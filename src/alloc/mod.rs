@@ -370,7 +370,17 @@ pub fn allocate(
                     cands.push((pi, *a));
                 }
             } else {
-                cands.extend(areas.into_iter().map(|a| (pi, a)));
+                // `anywhere` may put several parallel areas on one PV, even
+                // in one free run: offer the run in pieces of what is needed.
+                for a in areas {
+                    let mut start = a.start;
+                    let end = a.start + a.len;
+                    while start < end {
+                        let len = remaining.min(end - start);
+                        cands.push((pi, FreeArea { start, len }));
+                        start += len;
+                    }
+                }
             }
         }
         if req.policy == Policy::Contiguous {

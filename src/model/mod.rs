@@ -129,7 +129,8 @@ pub enum SegType {
     Raid(RaidType),
     /// Any segment type this project does not model (thin, cache, vdo,
     /// mirror, snapshot, ...): the segment section is kept verbatim in
-    /// [`Segment::extra`] (every key except start_extent/extent_count/type).
+    /// [`Segment::extra`] (every key except start_extent/extent_count/type,
+    /// and tags, which go to [`Segment::tags`] as for every type).
     Unknown(String),
 }
 

@@ -526,7 +526,17 @@ fn segment_from_config(
         SegType::Striped => striped_from_config(&mut seg, rest, at, pv_keys)?,
         SegType::Raid(t) => raid_from_config(&mut seg, t, rest, at)?,
         SegType::Unknown(_) => {
-            seg.extra = rest.into_iter().map(|(k, n)| (k.clone(), n.clone())).collect();
+            // Tags are common to all segment types (lvm2 prints them right
+            // after the type); everything else stays verbatim.
+            let mut tags_seen = false;
+            for (k, n) in rest {
+                if k == "tags" && !tags_seen {
+                    tags_seen = true;
+                    seg.tags = get_list(at, k, n)?;
+                } else {
+                    seg.extra.push((k.clone(), n.clone()));
+                }
+            }
         }
     }
     Ok((seg, seg_flags))
