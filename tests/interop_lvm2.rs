@@ -7,8 +7,8 @@ mod common;
 use common::{lvm2, ours, require_root, LoopDev};
 
 const LVS: &str = "lv_name,lv_attr,segtype,stripes,stripe_size,region_size,devices,seg_pe_ranges,lv_size,lv_uuid";
-const PVS: &str = "pv_name,vg_name,pv_fmt,pv_attr,pv_size,pv_free,pv_uuid,pe_start,pv_mda_count,pv_mda_size,dev_size";
-const VGS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_seqno,pv_count,lv_count,vg_attr,vg_extent_size";
+const PVS: &str = "pv_name,vg_name,pv_fmt,pv_attr,pv_size,pv_free,pv_uuid,pe_start,pv_mda_count,pv_mda_size,pv_mda_free,dev_size,pv_pe_count,pv_pe_alloc_count";
+const VGS: &str = "vg_name,vg_uuid,vg_size,vg_free,vg_seqno,pv_count,lv_count,vg_attr,vg_extent_size,vg_mda_free,vg_mda_count,vg_free_count";
 
 fn disks(n: usize, mib: u64) -> Vec<LoopDev> {
     (0..n).map(|_| LoopDev::new(mib << 20)).collect()

@@ -1426,3 +1426,97 @@ mod random_vgs {
         }
     }
 }
+
+/// The fuzz target's properties (fuzz/fuzz_targets/config.rs), run on
+/// random mutations of real metadata so that plain `cargo test` covers the
+/// parser's error paths and the normalising first print.
+mod mutated_metadata {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        let Ok(tree) = config::parse(text) else {
+            return Ok(());
+        };
+        let printed = config::print(&tree);
+        let again = config::parse(&printed)
+            .map_err(|e| TestCaseError::fail(format!("printed config does not parse: {e}\n{printed}")))?;
+        prop_assert_eq!(&again, &tree);
+        if let Ok((vg, header)) = parse_vg_text(text) {
+            let _ = vg.validate();
+            let _ = vg.free_extents();
+            let _ = vg.to_config();
+            for style in [TextStyle::Backup, TextStyle::Disk] {
+                let out = vg_to_text(&vg, &header, style);
+                let (vg1, h1) = parse_vg_text(&out)
+                    .map_err(|e| TestCaseError::fail(format!("{style:?}: {e}\n{out}")))?;
+                let out1 = vg_to_text(&vg1, &h1, style);
+                prop_assert_eq!(&out1, &out);
+                let (vg2, h2) = parse_vg_text(&out1).unwrap();
+                prop_assert_eq!(&vg2, &vg1);
+                prop_assert_eq!(&h2, &h1);
+            }
+        }
+        Ok(())
+    }
+
+    fn sources() -> Vec<String> {
+        let mut v = vec![ODD_VG.to_string()];
+        for p in backups().iter().step_by(7) {
+            v.push(std::fs::read_to_string(p).unwrap());
+        }
+        v
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Insert(usize, String),
+        Delete(usize, usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let piece = prop_oneof![
+            "[{}\\[\\]=,\"'#\\\\/ \\n\\t+-.0-9a-z_]{1,3}",
+            Just("+RESHAPE".to_string()),
+            Just("_rmeta_".to_string()),
+            Just("\"pv0\", 1,".to_string()),
+            Just(" x { a = 1 } ".to_string()),
+        ];
+        prop_oneof![
+            (any::<usize>(), piece).prop_map(|(at, s)| Edit::Insert(at, s)),
+            (any::<usize>(), 1..20usize).prop_map(|(at, n)| Edit::Delete(at, n)),
+        ]
+    }
+
+    fn apply(text: &str, edits: &[Edit]) -> String {
+        let mut t: Vec<char> = text.chars().collect();
+        for e in edits {
+            match e {
+                Edit::Insert(at, s) => {
+                    let at = at % (t.len() + 1);
+                    t.splice(at..at, s.chars());
+                }
+                Edit::Delete(at, n) => {
+                    if !t.is_empty() {
+                        let at = at % t.len();
+                        let end = (at + n).min(t.len());
+                        t.drain(at..end);
+                    }
+                }
+            }
+        }
+        t.into_iter().collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn properties_hold(which in any::<usize>(), edits in prop::collection::vec(edit(), 1..4)) {
+            utc();
+            let sources = sources();
+            let text = apply(&sources[which % sources.len()], &edits);
+            check(&text)?;
+        }
+    }
+}

@@ -47,11 +47,7 @@ fn state_dirs() -> Vec<PathBuf> {
 
 /// Strip a `"1234B"` size as printed with `--units b`.
 fn bytes(v: &serde_json::Value) -> u64 {
-    v.as_str()
-        .unwrap()
-        .trim_end_matches('B')
-        .parse()
-        .unwrap()
+    v.as_str().unwrap().trim_end_matches('B').parse().unwrap()
 }
 
 /// The label facts of each device from the state's `pvs.json`, by UUID.
@@ -322,7 +318,10 @@ fn matches_real_lvm2_without_activation() {
 fn check_oracle_set(root: &Path) -> usize {
     let cases = fs::read_to_string(root.join("cases.txt")).unwrap();
     let mut checked = 0;
-    for line in cases.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in cases
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         // "<name>|<drop device or ->|<args separated by \t>"
         let parts: Vec<&str> = line.splitn(3, '|').collect();
         let (name, drop, args) = (parts[0], parts[1], parts[2]);
@@ -332,7 +331,11 @@ fn check_oracle_set(root: &Path) -> usize {
         let input = oracle_input(root, drop);
         let want = fs::read_to_string(root.join("out").join(format!("{name}.txt"))).unwrap();
         let got = render(kind, &input, &opts).unwrap_or_else(|e| format!("error: {e}\n"));
-        assert_same(&got, &want, &format!("case {}/{name}: {args:?}", root.display()));
+        assert_same(
+            &got,
+            &want,
+            &format!("case {}/{name}: {args:?}", root.display()),
+        );
         checked += 1;
     }
     checked

@@ -10,7 +10,8 @@ use super::context::Ctx;
 use super::CmdError;
 use crate::device::scan::{PvScan, Scan};
 use crate::report::{
-    self, OutputFormat, PvDevice, ReportInput, ReportKind, ReportOptions, Units, VgView,
+    self, ActiveInfo, LvState, OutputFormat, PvDevice, ReportInput, ReportKind, ReportOptions,
+    Units, VgView,
 };
 
 /// Options shared by the three report commands (lvm2 names).
@@ -98,13 +99,15 @@ pub fn pv_device(pv: &PvScan) -> PvDevice {
     let sizes: Vec<u64> = pv.mdas.iter().map(|m| m.locn.size).collect();
     let ignored = pv.mdas.iter().filter(|m| m.ignored()).count() as u32;
     let mda_count = pv.mdas.len() as u32;
-    // Free space of an area: the buffer minus the committed text, as lvm2
-    // computes pv_mda_free (its smallest over all areas).
+    // Free space of an area as lvm2 computes pv_mda_free: the largest text
+    // the area can take (half the buffer less one sector, see
+    // MdaHeader::max_text_size) minus the committed text, in whole sectors;
+    // the smallest over all areas.
     let free = pv
         .mdas
         .iter()
         .filter_map(|m| m.header.as_ref().ok())
-        .map(|h| h.size.saturating_sub(512).saturating_sub(h.committed.size))
+        .map(|h| h.max_text_size().saturating_sub(h.committed.size) / 512 * 512)
         .min()
         .unwrap_or(0);
     let (major, minor) = pv.devno.unwrap_or((0, 0));
@@ -129,11 +132,32 @@ pub fn pv_device(pv: &PvScan) -> PvDevice {
 
 /// The report input for everything a scan found.
 pub fn report_input(scan: &Scan, activation: bool) -> ReportInput {
+    let dm = if activation {
+        crate::device::list::dm_devices()
+    } else {
+        Default::default()
+    };
     let vgs = scan
         .vgs
         .iter()
         .map(|v| {
             let mut view = VgView::new(v.vg.clone());
+            // An LV is active when the kernel has a device-mapper device
+            // with lvm2's UUID for it: LVM-<vg id><lv id>, dashes removed.
+            let vg_id = v.vg.id.replace('-', "");
+            for lv in &v.vg.lvs {
+                let uuid = format!("LVM-{vg_id}{}", lv.id.replace('-', ""));
+                if let Some(&(major, minor)) = dm.get(&uuid) {
+                    view.lv_states.insert(
+                        lv.name.clone(),
+                        LvState::Active(ActiveInfo {
+                            major,
+                            minor,
+                            ..ActiveInfo::default()
+                        }),
+                    );
+                }
+            }
             let devices: HashMap<String, PvDevice> = v
                 .pv_devices
                 .iter()
@@ -192,9 +216,9 @@ fn options(ctx: &Ctx, a: &ReportArgs, all: bool, names: &[String]) -> Result<Rep
 }
 
 fn run_report(ctx: &mut Ctx, kind: ReportKind, opts: ReportOptions) -> Result<(), CmdError> {
-    // Without device-mapper (this build has no activation yet) the state of
-    // an LV cannot be known: lvm2 prints X there with activation disabled.
-    let activation = false;
+    // With activation disabled in lvm.conf lvm2 does not ask the kernel and
+    // prints X for the state; otherwise the kernel's DM devices say.
+    let activation = ctx.config.bool("global/activation", true);
     let scan = ctx.scan().clone();
     let input = report_input(&scan, activation);
     let text = report::render(kind, &input, &opts).map_err(|e| CmdError::usage(e.to_string()))?;

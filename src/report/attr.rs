@@ -75,7 +75,10 @@ impl VgCtx<'_> {
     }
 
     pub fn is_raid(&self, i: usize) -> bool {
-        matches!(first_seg(self.lv(i)).map(|s| &s.segtype), Some(SegType::Raid(_)))
+        matches!(
+            first_seg(self.lv(i)).map(|s| &s.segtype),
+            Some(SegType::Raid(_))
+        )
     }
 
     pub fn is_raid_image(&self, i: usize) -> bool {
@@ -165,9 +168,7 @@ impl VgCtx<'_> {
             return true;
         }
         if self.is_raid(i) {
-            return self
-                .raid_status(i)
-                .is_none_or(|s| !s.health.contains('D'));
+            return self.raid_status(i).is_none_or(|s| !s.health.contains('D'));
         }
         match self.lvs[i].parent {
             Some(p) => match self.raid_status(p.lv) {
@@ -236,7 +237,8 @@ impl VgCtx<'_> {
             } else {
                 'o'
             }
-        } else if self.is_pool_metadata(i) || self.is_raid_meta(i) || lv.name.ends_with("_pmspare") {
+        } else if self.is_pool_metadata(i) || self.is_raid_meta(i) || lv.name.ends_with("_pmspare")
+        {
             'e'
         } else if self.is_cache_type(i) || self.is_writecache(i) {
             'C'
@@ -462,7 +464,11 @@ impl VgCtx<'_> {
             if f("WRITE") { 'w' } else { 'r' },
             if f("RESIZEABLE") { 'z' } else { '-' },
             if self.vg_exported() { 'x' } else { '-' },
-            if self.missing_pv_count() > 0 { 'p' } else { '-' },
+            if self.missing_pv_count() > 0 {
+                'p'
+            } else {
+                '-'
+            },
             p,
             if self.vg_clustered() {
                 'c'

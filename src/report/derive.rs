@@ -133,7 +133,10 @@ pub(crate) fn unknown_areas(seg: &Segment, is_pv: impl Fn(&str) -> bool) -> Vec<
         }
     }
     // Pools have their data LV as the single area.
-    if matches!(unknown_name(seg), Some("thin-pool" | "cache-pool" | "vdo-pool")) {
+    if matches!(
+        unknown_name(seg),
+        Some("thin-pool" | "cache-pool" | "vdo-pool")
+    ) {
         let key = if unknown_name(seg) == Some("vdo-pool") {
             "vdo_pool_data"
         } else {
@@ -346,7 +349,11 @@ impl<'a> VgCtx<'a> {
             for a in &areas {
                 match a {
                     Area::Pv { pv, .. } => {
-                        if self.pv_by_key.get(pv.as_str()).is_none_or(|&p| self.pvs[p].missing) {
+                        if self
+                            .pv_by_key
+                            .get(pv.as_str())
+                            .is_none_or(|&p| self.pvs[p].missing)
+                        {
                             partial = true;
                         }
                     }

@@ -216,7 +216,13 @@ pub(crate) static FIELDS: &[FieldDef] = &[
     f!(Seg, StrList, "Seg Tags", 0, "seg_tags"),
     f!(Seg, StrList, "PE Ranges", 0, "seg_pe_ranges"),
     f!(Seg, StrList, "LE Ranges", 0, "seg_le_ranges"),
-    f!(Seg, StrList, "Metadata LE Ranges", 0, "seg_metadata_le_ranges"),
+    f!(
+        Seg,
+        StrList,
+        "Metadata LE Ranges",
+        0,
+        "seg_metadata_le_ranges"
+    ),
     f!(Seg, StrList, "Devices", 0, "devices"),
     f!(Seg, StrList, "Metadata Devs", 0, "metadata_devices"),
 ];
@@ -238,10 +244,17 @@ pub(crate) enum SortKey {
 #[derive(Clone, Copy)]
 pub(crate) enum Row<'a> {
     /// A PV listed in a VG's metadata (its device may be missing).
-    Pv { vg: &'a VgCtx<'a>, pv: usize },
+    Pv {
+        vg: &'a VgCtx<'a>,
+        pv: usize,
+    },
     /// A labelled device that belongs to no VG.
-    Orphan { dev: &'a PvDevice },
-    Vg { vg: &'a VgCtx<'a> },
+    Orphan {
+        dev: &'a PvDevice,
+    },
+    Vg {
+        vg: &'a VgCtx<'a>,
+    },
     /// An LV, or one of its segments when segment fields are reported.
     Lv {
         vg: &'a VgCtx<'a>,
@@ -523,8 +536,16 @@ fn orphan_vg_value(id: &str, fmt: &Fmt) -> Option<Cell> {
             fmt.bin(false, "")
         }
         "vg_size" | "vg_free" | "vg_extent_size" | "vg_mda_free" | "vg_mda_size" => fmt.size(0),
-        "vg_extent_count" | "vg_free_count" | "max_lv" | "max_pv" | "pv_count"
-        | "vg_missing_pv_count" | "lv_count" | "snap_count" | "vg_seqno" | "vg_mda_count"
+        "vg_extent_count"
+        | "vg_free_count"
+        | "max_lv"
+        | "max_pv"
+        | "pv_count"
+        | "vg_missing_pv_count"
+        | "lv_count"
+        | "snap_count"
+        | "vg_seqno"
+        | "vg_mda_count"
         | "vg_mda_used_count" => num(0),
         "vg_mda_copies" => Cell {
             text: "unmanaged".into(),
@@ -649,10 +670,16 @@ fn lv_value(id: &str, vg: &VgCtx, i: usize, fmt: &Fmt) -> Cell {
     };
     let unknown = info.state == LvState::Unknown;
     let by_name = |n: Option<&str>| n.and_then(|n| vg.lv_index(n));
-    let uuid = id.ends_with("_uuid");
-    let base = id.trim_end_matches("_uuid");
+    // origin_uuid, pool_lv_uuid, ...: the same lookup as the name field,
+    // reporting the related LV's UUID instead of its name.
+    let uuid = id != "lv_uuid" && id.ends_with("_uuid");
+    let base = if uuid {
+        id.trim_end_matches("_uuid")
+    } else {
+        id
+    };
     match base {
-        "lv" => text(lv.id.clone()), // lv_uuid
+        "lv_uuid" => text(lv.id.clone()),
         "lv_name" => lv_name_cell(vg, i),
         "lv_full_name" => text(format!("{}/{}", vg.view.vg.name, lv.name)),
         "lv_path" => text(if vg.is_visible(i) && !vg.is_thin_pool(i) {
@@ -903,7 +930,13 @@ fn lv_value(id: &str, vg: &VgCtx, i: usize, fmt: &Fmt) -> Cell {
 
 /// `devices`/`seg_pe_ranges`/... of a segment: each area as `name(start)`
 /// or `name:first-last`.
-fn seg_area_list(vg: &VgCtx, seg: &Segment, ranges: bool, metadata: bool, mark_hidden: bool) -> Vec<String> {
+fn seg_area_list(
+    vg: &VgCtx,
+    seg: &Segment,
+    ranges: bool,
+    metadata: bool,
+    mark_hidden: bool,
+) -> Vec<String> {
     let areas: Vec<Area> = if metadata {
         // Only RAID types with metadata sub-LVs list them, and not for the
         // sub-LVs themselves.
@@ -1055,7 +1088,14 @@ pub(crate) fn value(def: &FieldDef, row: &Row, fmt: &Fmt) -> Cell {
             vg_value(def.id, vg, fmt)
         }
         (Obj::Lv, Row::Lv { vg, lv, .. }) => lv_value(def.id, vg, lv, fmt),
-        (Obj::Seg, Row::Lv { vg, lv, seg: Some(s) }) => seg_value(def.id, vg, lv, s, fmt),
+        (
+            Obj::Seg,
+            Row::Lv {
+                vg,
+                lv,
+                seg: Some(s),
+            },
+        ) => seg_value(def.id, vg, lv, s, fmt),
         _ => text(""),
     }
 }

@@ -348,7 +348,10 @@ fn columns(kind: ReportKind, opts: &ReportOptions) -> Result<Vec<&'static FieldD
 }
 
 /// Sort keys as (field, descending).
-fn sort_keys(kind: ReportKind, opts: &ReportOptions) -> Result<Vec<(&'static FieldDef, bool)>, ReportError> {
+fn sort_keys(
+    kind: ReportKind,
+    opts: &ReportOptions,
+) -> Result<Vec<(&'static FieldDef, bool)>, ReportError> {
     let spec = opts
         .sort
         .last()
@@ -374,7 +377,11 @@ fn sort_keys(kind: ReportKind, opts: &ReportOptions) -> Result<Vec<(&'static Fie
 }
 
 /// Render a `pvs`/`vgs`/`lvs` report as lvm2 prints it on stdout.
-pub fn render(kind: ReportKind, input: &ReportInput, opts: &ReportOptions) -> Result<String, ReportError> {
+pub fn render(
+    kind: ReportKind,
+    input: &ReportInput,
+    opts: &ReportOptions,
+) -> Result<String, ReportError> {
     let cols = columns(kind, opts)?;
     let keys = sort_keys(kind, opts)?;
 

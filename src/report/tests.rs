@@ -43,7 +43,10 @@ fn input(view: VgView) -> ReportInput {
 /// All LVs active; `raid` gives the dm-raid status of named RAID LVs.
 fn all_active(mut view: VgView, raid: &[(&str, RaidStatus)]) -> VgView {
     for lv in &view.vg.lvs {
-        let status = raid.iter().find(|(n, _)| *n == lv.name).map(|(_, s)| s.clone());
+        let status = raid
+            .iter()
+            .find(|(n, _)| *n == lv.name)
+            .map(|(_, s)| s.clone());
         view.lv_states.insert(
             lv.name.clone(),
             LvState::Active(ActiveInfo {
@@ -108,9 +111,18 @@ fn active_raid_with_kernel_status() {
         "lv_name,lv_attr,copy_percent,raid_sync_action,raid_mismatch_count,lv_health_status,lv_active",
     );
     // Syncing raid1: the image not yet in sync is 'I'.
-    assert_eq!(row(&rows, "raid1m1"), "raid1m1|rwi-a-r---|25.00|recover|0||active");
-    assert_eq!(row(&rows, "[raid1m1_rimage_0]"), "[raid1m1_rimage_0]|Iwi-a-r---|||||active");
-    assert_eq!(row(&rows, "[raid1m1_rimage_1]"), "[raid1m1_rimage_1]|iwi-a-r---|||||active");
+    assert_eq!(
+        row(&rows, "raid1m1"),
+        "raid1m1|rwi-a-r---|25.00|recover|0||active"
+    );
+    assert_eq!(
+        row(&rows, "[raid1m1_rimage_0]"),
+        "[raid1m1_rimage_0]|Iwi-a-r---|||||active"
+    );
+    assert_eq!(
+        row(&rows, "[raid1m1_rimage_1]"),
+        "[raid1m1_rimage_1]|iwi-a-r---|||||active"
+    );
     // A dead leg: the array and that leg (image and meta) need a refresh.
     assert_eq!(
         row(&rows, "raid1m2"),
@@ -133,23 +145,38 @@ fn active_raid_with_kernel_status() {
         row(&rows, "raid5"),
         "raid5|rwi-a-r-m-|100.00|check|3|mismatches exist|active"
     );
-    assert_eq!(row(&rows, "raid6"), "raid6|rwi-a-r-s-|50.00|reshape|0||active");
+    assert_eq!(
+        row(&rows, "raid6"),
+        "raid6|rwi-a-r-s-|50.00|reshape|0||active"
+    );
     // raid0 has no sync percentage even with a status.
     assert_eq!(row(&rows, "raid0"), "raid0|rwi-a-r---|||0||active");
     // Without a kernel status an active array is taken as healthy.
     assert_eq!(row(&rows, "raid4"), "raid4|rwi-a-r---|||||active");
-    assert_eq!(row(&rows, "[raid4_rimage_2]"), "[raid4_rimage_2]|iwi-a-r---|||||active");
+    assert_eq!(
+        row(&rows, "[raid4_rimage_2]"),
+        "[raid4_rimage_2]|iwi-a-r---|||||active"
+    );
     assert_eq!(row(&rows, "lin"), "lin|-wi-a-----|||||active");
 }
 
 #[test]
 fn inactive_and_unknown_states() {
     let inactive = input(raid_view());
-    let rows = lvs(&inactive, "lv_name,lv_attr,lv_active,lv_health_status,lv_permissions");
+    let rows = lvs(
+        &inactive,
+        "lv_name,lv_attr,lv_active,lv_health_status,lv_permissions",
+    );
     assert_eq!(row(&rows, "lin"), "lin|-wi-------|||unknown");
     assert_eq!(row(&rows, "raid1ns"), "raid1ns|Rwi---r---|||unknown");
-    assert_eq!(row(&rows, "[raid1ns_rimage_0]"), "[raid1ns_rimage_0]|Iwi---r---|||unknown");
-    assert_eq!(row(&rows, "[raid1ns_rmeta_0]"), "[raid1ns_rmeta_0]|ewi---r---|||unknown");
+    assert_eq!(
+        row(&rows, "[raid1ns_rimage_0]"),
+        "[raid1ns_rimage_0]|Iwi---r---|||unknown"
+    );
+    assert_eq!(
+        row(&rows, "[raid1ns_rmeta_0]"),
+        "[raid1ns_rmeta_0]|ewi---r---|||unknown"
+    );
 
     let mut unknown = input(raid_view());
     unknown.activation = false;
@@ -252,12 +279,23 @@ fn orphans_and_missing_pvs() {
     assert_eq!(lines[7], "/dev/sdy||---|32.00m|32.00m||r-----");
     assert_eq!(lines[8], "/dev/sdz||u--|64.00m|0m|used|r-----");
     assert_eq!(lines[9], "[unknown]|vgraid|a-m|124.00m|96.00m|used|wz-pn-");
-    let vgs = render(ReportKind::Vgs, &input, &opts("vg_name,vg_attr,vg_missing_pv_count,vg_partial")).unwrap();
+    let vgs = render(
+        ReportKind::Vgs,
+        &input,
+        &opts("vg_name,vg_attr,vg_missing_pv_count,vg_partial"),
+    )
+    .unwrap();
     assert_eq!(vgs, "  vgraid|wz-pn-|1|partial\n");
     // LVs on the missing PV are partial, and so is their RAID LV.
     let rows = lvs(&input, "lv_name,lv_attr,devices");
-    assert_eq!(row(&rows, "raid1pe"), "raid1pe|rwi-XXr-p-|raid1pe_rimage_0(0),raid1pe_rimage_1(0)");
-    assert_eq!(row(&rows, "[raid1pe_rimage_1]"), "[raid1pe_rimage_1]|Iwi-XXr-p-|[unknown](21)");
+    assert_eq!(
+        row(&rows, "raid1pe"),
+        "raid1pe|rwi-XXr-p-|raid1pe_rimage_0(0),raid1pe_rimage_1(0)"
+    );
+    assert_eq!(
+        row(&rows, "[raid1pe_rimage_1]"),
+        "[raid1pe_rimage_1]|Iwi-XXr-p-|[unknown](21)"
+    );
 }
 
 #[test]
@@ -269,11 +307,15 @@ fn field_names_match_like_libdm() {
             ReportKind::Pvs => "/dev/loop0",
             _ => "vgraid",
         };
-        render(kind, &inp, &ReportOptions {
-            fields: vec![f.into()],
-            select: vec![select.into()],
-            ..Default::default()
-        })
+        render(
+            kind,
+            &inp,
+            &ReportOptions {
+                fields: vec![f.into()],
+                select: vec![select.into()],
+                ..Default::default()
+            },
+        )
     };
     // Prefix optional, underscores and case ignored.
     let a = one(ReportKind::Lvs, "name,SIZE,lv_attr").unwrap();
@@ -287,10 +329,14 @@ fn field_names_match_like_libdm() {
         Err(ReportError::UnknownField("pv_name".into()))
     );
     assert_eq!(
-        render(ReportKind::Lvs, &inp, &ReportOptions {
-            sort: vec!["-nosuch".into()],
-            ..Default::default()
-        }),
+        render(
+            ReportKind::Lvs,
+            &inp,
+            &ReportOptions {
+                sort: vec!["-nosuch".into()],
+                ..Default::default()
+            }
+        ),
         Err(ReportError::UnknownSortField("nosuch".into()))
     );
 }
@@ -305,13 +351,21 @@ fn option_lists_add_remove_replace() {
             separator: Some(",".into()),
             ..Default::default()
         };
-        render(ReportKind::Lvs, &inp, &o).unwrap().lines().next().unwrap().to_string()
+        render(ReportKind::Lvs, &inp, &o)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(
         heads(&[]),
         "  LV,VG,Attr,LSize,Pool,Origin,Data%,Meta%,Move,Log,Cpy%Sync,Convert"
     );
-    assert_eq!(heads(&["lv_name", "+lv_size,,devices"]), "  LV,LSize,Devices");
+    assert_eq!(
+        heads(&["lv_name", "+lv_size,,devices"]),
+        "  LV,LSize,Devices"
+    );
     assert_eq!(
         heads(&["-pool_lv,origin,data_percent,metadata_percent,move_pv,mirror_log,copy_percent,convert_lv"]),
         "  LV,VG,Attr,LSize"
@@ -325,7 +379,11 @@ fn sorting_and_selection() {
     let o = ReportOptions {
         fields: vec!["lv_name,lv_size".into()],
         sort: vec!["-lv_size,-lv_name".into()],
-        select: vec!["vgraid/lin".into(), "vgraid/raid6".into(), "vgraid/raid0_rimage_0".into()],
+        select: vec![
+            "vgraid/lin".into(),
+            "vgraid/raid6".into(),
+            "vgraid/raid0_rimage_0".into(),
+        ],
         separator: Some(" ".into()),
         headings: false,
         units: Units::parse("m").unwrap(),
@@ -333,7 +391,10 @@ fn sorting_and_selection() {
     };
     let out = render(ReportKind::Lvs, &inp, &o).unwrap();
     // A hidden LV named explicitly is listed without -a.
-    assert_eq!(out, "  raid6 12.00m\n  lin 8.00m\n  [raid0_rimage_0] 4.00m\n");
+    assert_eq!(
+        out,
+        "  raid6 12.00m\n  lin 8.00m\n  [raid0_rimage_0] 4.00m\n"
+    );
     let bad = ReportOptions {
         select: vec!["vgraid/lin".into(), "vgraid/nope".into(), "vgnone".into()],
         ..Default::default()
@@ -346,7 +407,10 @@ fn sorting_and_selection() {
         select: vec!["/dev/loop3".into(), "/dev/nope".into()],
         ..Default::default()
     };
-    assert_eq!(unmatched_names(ReportKind::Pvs, &inp, &pvs), vec!["/dev/nope".to_string()]);
+    assert_eq!(
+        unmatched_names(ReportKind::Pvs, &inp, &pvs),
+        vec!["/dev/nope".to_string()]
+    );
 }
 
 #[test]
@@ -357,7 +421,10 @@ fn empty_reports() {
         activation: true,
     };
     // Plain output prints nothing, not even headings; JSON an empty list.
-    assert_eq!(render(ReportKind::Lvs, &inp, &ReportOptions::default()).unwrap(), "");
+    assert_eq!(
+        render(ReportKind::Lvs, &inp, &ReportOptions::default()).unwrap(),
+        ""
+    );
     let json = ReportOptions {
         format: OutputFormat::Json,
         ..Default::default()
@@ -394,7 +461,15 @@ fn rows_and_name_prefixes() {
         units: Units::parse("m").unwrap(),
         ..Default::default()
     };
-    let rows = render(ReportKind::Lvs, &inp, &ReportOptions { rows: true, ..base.clone() }).unwrap();
+    let rows = render(
+        ReportKind::Lvs,
+        &inp,
+        &ReportOptions {
+            rows: true,
+            ..base.clone()
+        },
+    )
+    .unwrap();
     assert_eq!(rows, "  LV lin raid6\n  LSize 8.00m 12.00m\n");
     let pre = render(
         ReportKind::Lvs,
