@@ -9,6 +9,7 @@ pub mod config;
 pub mod device;
 pub mod format;
 pub mod model;
+pub mod protocol;
 pub mod report;
 pub mod units;
 pub mod uuid;

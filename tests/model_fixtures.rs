@@ -6,7 +6,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use lvmetad::format::config;
-use lvmetad::model::{parse_vg_text, vg_to_disk_text, vg_to_text, Area, RaidType, SegType, TextStyle};
+use lvmetad::model::{
+    parse_vg_text, vg_to_disk_text, vg_to_text, Area, RaidType, SegType, TextStyle,
+};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lvm2")
@@ -66,8 +68,8 @@ fn vgcfgbackup_files_round_trip_byte_for_byte() {
     utc();
     for path in backups() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let (vg, header) = parse_vg_text(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (vg, header) =
+            parse_vg_text(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if let Err(errs) = vg.validate() {
             panic!("{}: {errs:#?}", path.display());
         }
@@ -162,7 +164,11 @@ fn read_ranges(image: &Path, ranges: &[(u64, u64)]) -> Vec<u8> {
 fn metadata_area_text_round_trips_byte_for_byte() {
     utc();
     let mut pvcks = Vec::new();
-    find(&fixtures(), &|n| n.starts_with("pvck-headers.p"), &mut pvcks);
+    find(
+        &fixtures(),
+        &|n| n.starts_with("pvck-headers.p"),
+        &mut pvcks,
+    );
     let mut checked = 0;
     let mut seen_wrap = false;
     for pvck_path in pvcks {
@@ -214,7 +220,10 @@ fn metadata_area_text_round_trips_byte_for_byte() {
                 "{what}: {}",
                 diff(text, std::str::from_utf8(&printed).unwrap())
             );
-            assert_eq!(vg_to_text(&vg, &header, TextStyle::Disk).as_bytes(), &bytes[..bytes.len() - 1]);
+            assert_eq!(
+                vg_to_text(&vg, &header, TextStyle::Disk).as_bytes(),
+                &bytes[..bytes.len() - 1]
+            );
 
             // The backup taken in the same state describes the same VG.
             let backup = dir.join(format!("vgcfgbackup.{}.vg", vg.name));
@@ -987,7 +996,13 @@ fn foreign_segment_types_and_unknown_keys_survive() {
     let tree_in = config::parse(ODD_VG).unwrap();
     let tree_backup = config::parse(&backup).unwrap();
     assert_eq!(tree_in.get("vgodd"), tree_backup.get("vgodd"));
-    for key in ["description", "creation_host", "creation_host_system_id", "future_top", "future_top_section"] {
+    for key in [
+        "description",
+        "creation_host",
+        "creation_host_system_id",
+        "future_top",
+        "future_top_section",
+    ] {
         assert_eq!(tree_in.get(key), tree_backup.get(key), "{key}");
     }
     // The tree form (for the daemon protocol) is the VG section itself.
@@ -1016,20 +1031,40 @@ fn foreign_segment_types_and_unknown_keys_survive() {
     assert_eq!(raid.reshape_count, Some(1));
     assert_eq!(raid.data_offset, Some(0));
     assert_eq!(raid.min_recovery_rate, Some(100));
-    assert_eq!(vg.lv("r1").unwrap().segments[0].raid.as_ref().unwrap().writebehind, Some(256));
+    assert_eq!(
+        vg.lv("r1").unwrap().segments[0]
+            .raid
+            .as_ref()
+            .unwrap()
+            .writebehind,
+        Some(256)
+    );
     let orig = vg.lv("orig").unwrap();
     assert_eq!(orig.size_extents(), 5);
     assert_eq!(orig.segments[1].tags, ["seg"]);
     assert_eq!(
         orig.segments[0].areas,
-        [Area::Pv { pv: "pv0".into(), pe: 10 }, Area::Pv { pv: "pv1".into(), pe: 0 }]
+        [
+            Area::Pv {
+                pv: "pv0".into(),
+                pe: 10
+            },
+            Area::Pv {
+                pv: "pv1".into(),
+                pe: 0
+            }
+        ]
     );
     assert!(vg.historical_lvs.is_some());
 
     // Backup style comments foreign types the way lvm2's exporters do.
-    assert!(backup.contains("\t\t\t\tchunk_size = 128\t# 64 Kilobytes\n\t\t\t\tdiscards"), "{backup}");
+    assert!(
+        backup.contains("\t\t\t\tchunk_size = 128\t# 64 Kilobytes\n\t\t\t\tdiscards"),
+        "{backup}"
+    );
     assert!(backup.contains("\t\t\tread_ahead = -1\t# None\n"));
-    assert!(backup.contains("\t\t\t\tpolicy_settings {\n\t\t\t\t\tmigration_threshold=2048\n\t\t\t\t}\n"));
+    assert!(backup
+        .contains("\t\t\t\tpolicy_settings {\n\t\t\t\t\tmigration_threshold=2048\n\t\t\t\t}\n"));
     assert!(backup.contains("\t\t\t\treshape_count = 1\t# 4 Megabytes\n\t\t\t\ttype = \"raid5_ls+RESHAPE+RESHAPE_DELTA_DISKS_PLUS\"\n"));
     assert!(backup.contains("\t\t\tcreation_time = 1795277000\t# 2026-11-21 16:03:20 +0000\n"));
 
@@ -1088,7 +1123,9 @@ mod random_vgs {
             .prop_map(|v| v.into_iter().map(|(k, v)| (k, Node::Value(v))).collect())
     }
 
-    fn flags_from(table: &[(&'static str, lvmetad::model::flags::FlagKind)]) -> impl Strategy<Value = Vec<String>> {
+    fn flags_from(
+        table: &[(&'static str, lvmetad::model::flags::FlagKind)],
+    ) -> impl Strategy<Value = Vec<String>> {
         let names: Vec<&'static str> = table.iter().map(|(n, _)| *n).collect();
         prop::sample::subsequence(names.clone(), 0..=names.len().min(3)).prop_map(|v| {
             let mut out: Vec<String> = Vec::new();
@@ -1114,7 +1151,8 @@ mod random_vgs {
             (1..3u64).prop_map(Kind::Linear),
             Just(Kind::Striped),
             prop::sample::select(RaidType::ALL.to_vec()).prop_map(Kind::Raid),
-            prop::sample::select(vec!["thin", "zero", "error", "vdo", "writecache"]).prop_map(Kind::Foreign),
+            prop::sample::select(vec!["thin", "zero", "error", "vdo", "writecache"])
+                .prop_map(Kind::Foreign),
         ]
     }
 
@@ -1138,17 +1176,37 @@ mod random_vgs {
         }
     }
 
-    fn pv() -> impl Strategy<Value = (String, Option<String>, Vec<String>, Vec<String>, Vec<String>, [u64; 3], Option<(u64, u64)>, Vec<(String, Node)>)> {
+    fn pv(i: usize) -> impl Strategy<Value = Pv> {
+        use lvmetad::model::flags::FlagKind::Status;
         (
-            text(),
-            prop::option::of(text()),
-            flags_from(&[("ALLOCATABLE", lvmetad::model::flags::FlagKind::Status), ("EXPORTED", lvmetad::model::flags::FlagKind::Status), ("MISSING", lvmetad::model::flags::FlagKind::Status)]),
+            (text(), prop::option::of(text())),
+            flags_from(&[
+                ("ALLOCATABLE", Status),
+                ("EXPORTED", Status),
+                ("MISSING", Status),
+            ]),
             prop::sample::subsequence(vec!["MISSING".to_string()], 0..=1),
             prop::collection::vec(text(), 0..3),
             [small(), small(), small()],
             prop::option::of((small(), small())),
             extras(),
         )
+            .prop_map(
+                move |((id, device), status, flags, tags, sizes, ba, extra)| Pv {
+                    key: format!("pv{i}"),
+                    id,
+                    device,
+                    status,
+                    flags,
+                    tags,
+                    dev_size: sizes[0],
+                    pe_start: sizes[1],
+                    pe_count: sizes[2],
+                    ba_start: ba.map(|b| b.0),
+                    ba_size: ba.map(|b| b.1),
+                    extra,
+                },
+            )
     }
 
     /// Everything an LV needs besides its segments.
@@ -1192,17 +1250,29 @@ mod random_vgs {
             extras(),
             flags_from(&seg_flags),
         )
-            .prop_map(|(id, status, flags, tags, creation, allocation_policy, read_ahead, extra, segtype_flags)| LvBits {
-                id,
-                status,
-                flags,
-                tags,
-                creation,
-                allocation_policy,
-                read_ahead,
-                extra,
-                segtype_flags,
-            })
+            .prop_map(
+                |(
+                    id,
+                    status,
+                    flags,
+                    tags,
+                    creation,
+                    allocation_policy,
+                    read_ahead,
+                    extra,
+                    segtype_flags,
+                )| LvBits {
+                    id,
+                    status,
+                    flags,
+                    tags,
+                    creation,
+                    allocation_policy,
+                    read_ahead,
+                    extra,
+                    segtype_flags,
+                },
+            )
     }
 
     fn make_lv(name: String, bits: LvBits, visible: bool, segments: Vec<Segment>) -> Lv {
@@ -1259,73 +1329,85 @@ mod random_vgs {
         (
             kind(),
             lv_bits(),
-            prop::collection::vec((1..1000u64, prop::collection::vec(text(), 0..2), extras()), 1..4),
+            prop::collection::vec(
+                (1..1000u64, prop::collection::vec(text(), 0..2), extras()),
+                1..4,
+            ),
             prop::collection::vec(area(npvs), 1..5),
             prop::option::of(small()),
-            (2..6u64, std::array::from_fn::<_, 8, _>(|_| prop::option::of(small()))),
+            (
+                2..6u64,
+                std::array::from_fn::<_, 8, _>(|_| prop::option::of(small())),
+            ),
             extras(),
         )
-            .prop_map(move |(kind, bits, seg_specs, areas, stripe_size, (devs, opts), foreign_extra)| {
-                let name = format!("lv{index}");
-                let mut segments = Vec::new();
-                let mut hidden = Vec::new();
-                let mut start = 0;
-                let mut bits = bits;
-                if !matches!(kind, Kind::Raid(_)) {
-                    bits.segtype_flags.clear();
-                }
-                let nsegs = match kind {
-                    Kind::Linear(n) => n as usize,
-                    _ => 1,
-                };
-                for (count, tags, extra) in seg_specs.into_iter().cycle().take(nsegs) {
-                    let mut seg = segment_base(start, count);
-                    seg.tags = tags;
-                    seg.extra = extra;
-                    match &kind {
-                        Kind::Linear(_) => seg.areas = vec![areas[0].clone()],
-                        Kind::Striped => {
-                            seg.areas = areas.clone();
-                            seg.stripe_size = if areas.len() > 1 { Some(stripe_size.unwrap_or(128)) } else { stripe_size };
-                        }
-                        Kind::Raid(t) => {
-                            seg.segtype = SegType::Raid(*t);
-                            seg.stripe_size = stripe_size;
-                            let mut r = RaidSeg {
-                                device_count: devs,
-                                region_size: opts[0],
-                                data_copies: opts[1],
-                                writebehind: opts[2],
-                                min_recovery_rate: opts[3],
-                                max_recovery_rate: opts[4],
-                                data_offset: opts[5],
-                                reshape_count: opts[6],
-                                ..RaidSeg::default()
-                            };
-                            for d in 0..devs {
-                                let image = format!("{name}_rimage_{d}");
-                                hidden.push(linear(image.clone(), "pv0", d, count));
-                                r.images.push(Some(image));
-                                if t.has_meta() {
-                                    let meta = format!("{name}_rmeta_{d}");
-                                    hidden.push(linear(meta.clone(), "pv0", d, 1));
-                                    r.meta.push(Some(meta));
-                                } else {
-                                    r.meta.push(None);
-                                }
-                            }
-                            seg.raid = Some(r);
-                        }
-                        Kind::Foreign(t) => {
-                            seg.segtype = SegType::Unknown((*t).into());
-                            seg.extra = foreign_extra.clone();
-                        }
+            .prop_map(
+                move |(kind, bits, seg_specs, areas, stripe_size, (devs, opts), foreign_extra)| {
+                    let name = format!("lv{index}");
+                    let mut segments = Vec::new();
+                    let mut hidden = Vec::new();
+                    let mut start = 0;
+                    let mut bits = bits;
+                    if !matches!(kind, Kind::Raid(_)) {
+                        bits.segtype_flags.clear();
                     }
-                    start += count;
-                    segments.push(seg);
-                }
-                (make_lv(name, bits, true, segments), hidden)
-            })
+                    let nsegs = match kind {
+                        Kind::Linear(n) => n as usize,
+                        _ => 1,
+                    };
+                    for (count, tags, extra) in seg_specs.into_iter().cycle().take(nsegs) {
+                        let mut seg = segment_base(start, count);
+                        seg.tags = tags;
+                        seg.extra = extra;
+                        match &kind {
+                            Kind::Linear(_) => seg.areas = vec![areas[0].clone()],
+                            Kind::Striped => {
+                                seg.areas = areas.clone();
+                                seg.stripe_size = if areas.len() > 1 {
+                                    Some(stripe_size.unwrap_or(128))
+                                } else {
+                                    stripe_size
+                                };
+                            }
+                            Kind::Raid(t) => {
+                                seg.segtype = SegType::Raid(*t);
+                                seg.stripe_size = stripe_size;
+                                let mut r = RaidSeg {
+                                    device_count: devs,
+                                    region_size: opts[0],
+                                    data_copies: opts[1],
+                                    writebehind: opts[2],
+                                    min_recovery_rate: opts[3],
+                                    max_recovery_rate: opts[4],
+                                    data_offset: opts[5],
+                                    reshape_count: opts[6],
+                                    ..RaidSeg::default()
+                                };
+                                for d in 0..devs {
+                                    let image = format!("{name}_rimage_{d}");
+                                    hidden.push(linear(image.clone(), "pv0", d, count));
+                                    r.images.push(Some(image));
+                                    if t.has_meta() {
+                                        let meta = format!("{name}_rmeta_{d}");
+                                        hidden.push(linear(meta.clone(), "pv0", d, 1));
+                                        r.meta.push(Some(meta));
+                                    } else {
+                                        r.meta.push(None);
+                                    }
+                                }
+                                seg.raid = Some(r);
+                            }
+                            Kind::Foreign(t) => {
+                                seg.segtype = SegType::Unknown((*t).into());
+                                seg.extra = foreign_extra.clone();
+                            }
+                        }
+                        start += count;
+                        segments.push(seg);
+                    }
+                    (make_lv(name, bits, true, segments), hidden)
+                },
+            )
     }
 
     fn vg() -> impl Strategy<Value = Vg> {
@@ -1338,7 +1420,7 @@ mod random_vgs {
                 prop::option::of(text()),
                 prop::collection::vec(text(), 0..3),
                 prop::sample::select(vec![8u64, 8192, 65536, 1 << 30]),
-                prop::collection::vec(pv(), npvs),
+                (0..npvs).map(pv).collect::<Vec<_>>(),
                 (0..4usize).prop_flat_map(move |nlvs| {
                     (0..nlvs).map(|i| lv(i, npvs)).collect::<Vec<_>>()
                 }),
@@ -1346,24 +1428,7 @@ mod random_vgs {
                 any::<bool>(),
             )
                 .prop_map(|(name, id, nums, format, system_id, tags, extent_size, pvs, lvs, extra, hist)| {
-                    let pvs = pvs
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (id, device, status, flags, tags, sizes, ba, extra))| Pv {
-                            key: format!("pv{i}"),
-                            id,
-                            device,
-                            status,
-                            flags,
-                            tags,
-                            dev_size: sizes[0],
-                            pe_start: sizes[1],
-                            pe_count: sizes[2],
-                            ba_start: ba.map(|b| b.0),
-                            ba_size: ba.map(|b| b.1),
-                            extra,
-                        })
-                        .collect();
+
                     let mut top = Vec::new();
                     let mut hidden = Vec::new();
                     for (lv, sub) in lvs {
@@ -1397,16 +1462,24 @@ mod random_vgs {
     }
 
     fn header() -> impl Strategy<Value = TextHeader> {
-        (text(), "[a-z0-9.-]{0,8}", "[a-zA-Z0-9 #._-]{0,30}", prop::option::of(text()), 0..=i64::MAX as u64)
-            .prop_map(|(description, creation_host, uname, system_id, creation_time)| TextHeader {
-                generator: "LVM2 version 2.03.16(2) (2022-05-18)".into(),
-                description,
-                creation_host,
-                creation_host_uname: uname.trim_start().to_string(),
-                creation_host_system_id: system_id,
-                creation_time,
-                extra: vec![],
-            })
+        (
+            text(),
+            "[a-z0-9.-]{0,8}",
+            "[a-zA-Z0-9 #._-]{0,30}",
+            prop::option::of(text()),
+            0..=i64::MAX as u64,
+        )
+            .prop_map(
+                |(description, creation_host, uname, system_id, creation_time)| TextHeader {
+                    generator: "LVM2 version 2.03.16(2) (2022-05-18)".into(),
+                    description,
+                    creation_host,
+                    creation_host_uname: uname.trim_start().to_string(),
+                    creation_host_system_id: system_id,
+                    creation_time,
+                    extra: vec![],
+                },
+            )
     }
 
     proptest! {
@@ -1439,8 +1512,9 @@ mod mutated_metadata {
             return Ok(());
         };
         let printed = config::print(&tree);
-        let again = config::parse(&printed)
-            .map_err(|e| TestCaseError::fail(format!("printed config does not parse: {e}\n{printed}")))?;
+        let again = config::parse(&printed).map_err(|e| {
+            TestCaseError::fail(format!("printed config does not parse: {e}\n{printed}"))
+        })?;
         prop_assert_eq!(&again, &tree);
         if let Ok((vg, header)) = parse_vg_text(text) {
             let _ = vg.validate();

@@ -226,14 +226,10 @@ impl Section {
             }
             // Prefer the last *section* of that name: a value with the same
             // key cannot hold the rest of the path.
-            section = section
-                .items
-                .iter()
-                .rev()
-                .find_map(|(k, n)| match n {
-                    Node::Section(s) if k == part => Some(s),
-                    _ => None,
-                })?;
+            section = section.items.iter().rev().find_map(|(k, n)| match n {
+                Node::Section(s) if k == part => Some(s),
+                _ => None,
+            })?;
         }
         None
     }
@@ -598,9 +594,9 @@ impl<'a> Parser<'a> {
             Some(b'{') => {
                 self.pos += 1;
                 if depth + 1 >= MAX_DEPTH {
-                    return Err(self.error(format!(
-                        "sections nested deeper than {MAX_DEPTH} levels"
-                    )));
+                    return Err(
+                        self.error(format!("sections nested deeper than {MAX_DEPTH} levels"))
+                    );
                 }
                 // A section name that is already open at this level is
                 // extended, not repeated: lvm2 merges duplicate sections
@@ -615,7 +611,9 @@ impl<'a> Parser<'a> {
                             return Ok(());
                         }
                         None => {
-                            return Err(self.error("expected '}' to close the section, found end of input"))
+                            return Err(
+                                self.error("expected '}' to close the section, found end of input")
+                            )
                         }
                         Some(_) => self.item(section, depth + 1)?,
                     }
@@ -695,9 +693,7 @@ impl<'a> Parser<'a> {
             Some(b'"') => Ok(Value::Str(self.dquoted()?)),
             Some(b'\'') => Ok(Value::Str(self.squoted()?)),
             Some(c) if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.') => self.number(),
-            Some(c)
-                if ends_word(c) || c == b'[' || (in_array && matches!(c, b',' | b']')) =>
-            {
+            Some(c) if ends_word(c) || c == b'[' || (in_array && matches!(c, b',' | b']')) => {
                 Err(self.error(format!("expected a value, found {}", self.found())))
             }
             Some(_) => {
@@ -768,9 +764,8 @@ impl<'a> Parser<'a> {
         } else {
             10
         };
-        let magnitude = i128::from_str_radix(unsigned, radix).map_err(|_| {
-            self.error_at(start, format!("invalid number \"{token}\""))
-        })?;
+        let magnitude = i128::from_str_radix(unsigned, radix)
+            .map_err(|_| self.error_at(start, format!("invalid number \"{token}\"")))?;
         let value = if negative { -magnitude } else { magnitude };
         i64::try_from(value)
             .map(Value::Int)
@@ -847,7 +842,10 @@ mod tests {
         assert_eq!(v("1.5"), Value::Float(1.5));
         assert_eq!(v(".5"), Value::Float(0.5));
         assert_eq!(v("-2."), Value::Float(-2.0));
-        assert_eq!(v("\"a \\\"b\\\" \\\\ \\n\""), Value::Str("a \"b\" \\ \\n".into()));
+        assert_eq!(
+            v("\"a \\\"b\\\" \\\\ \\n\""),
+            Value::Str("a \"b\" \\ \\n".into())
+        );
         assert_eq!(v("'raw \\ \"'"), Value::Str("raw \\ \"".into()));
         assert_eq!(v("bare/word"), Value::Str("bare/word".into()));
         assert_eq!(v("9223372036854775807"), Value::Int(i64::MAX));
@@ -888,10 +886,9 @@ mod tests {
 
     #[test]
     fn compact_config_strings_and_paths() {
-        let s = parse(
-            "global{activation=0} devices{obtain_device_list_from_udev=0 use_devicesfile=0}",
-        )
-        .unwrap();
+        let s =
+            parse("global{activation=0} devices{obtain_device_list_from_udev=0 use_devicesfile=0}")
+                .unwrap();
         assert_eq!(s.find_int("global/activation"), Some(0));
         assert_eq!(s.find_int("devices/use_devicesfile"), Some(0));
 
@@ -982,8 +979,8 @@ mod tests {
 
     #[test]
     fn merge_layers() {
-        let mut base = parse("global { activation = 1 umask = 077 } devices { scan = [\"/dev\"] }")
-            .unwrap();
+        let mut base =
+            parse("global { activation = 1 umask = 077 } devices { scan = [\"/dev\"] }").unwrap();
         base.merge(parse("global{activation=0} log{verbose=1}").unwrap());
         assert_eq!(base.find_int("global/activation"), Some(0));
         assert_eq!(base.find_int("global/umask"), Some(63));

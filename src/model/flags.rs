@@ -90,7 +90,10 @@ pub fn is_segtype_flag(name: &str) -> bool {
 
 /// `list` in lvm2's print order: known words by table position, unknown
 /// words after them in their original order (the sort is stable).
-pub fn sorted<'a>(table: &[(&str, FlagKind)], list: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+pub fn sorted<'a>(
+    table: &[(&str, FlagKind)],
+    list: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
     let mut v: Vec<&str> = list.into_iter().collect();
     v.sort_by_key(|n| order(table, n).unwrap_or(usize::MAX));
     v

@@ -718,6 +718,9 @@ mod tests {
         assert_eq!(RaidType::Raid5La.min_devices(), 3);
         assert_eq!(RaidType::Raid10.data_stripes(4), 2);
         assert_eq!(RaidType::Raid6Nr.data_stripes(5), 3);
-        assert_eq!(SegType::from_name("thin-pool"), SegType::Unknown("thin-pool".into()));
+        assert_eq!(
+            SegType::from_name("thin-pool"),
+            SegType::Unknown("thin-pool".into())
+        );
     }
 }

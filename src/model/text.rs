@@ -108,7 +108,11 @@ fn uname() -> (String, String) {
         return (String::new(), "    ".to_string());
     }
     let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     let node = field(&u.nodename);
@@ -288,9 +292,7 @@ pub(crate) fn vg_from_config(name: &str, sec: &Section) -> Result<Vg, ModelError
             ("flags", _) if flags.is_none() => flags = Some(get_list(at, k, n)?),
             ("tags", _) if tags.is_none() => tags = Some(get_list(at, k, n)?),
             ("system_id", _) if system_id.is_none() => system_id = Some(get_str(at, k, n)?),
-            ("extent_size", _) if extent_size.is_none() => {
-                extent_size = Some(get_u64(at, k, n)?)
-            }
+            ("extent_size", _) if extent_size.is_none() => extent_size = Some(get_u64(at, k, n)?),
             ("max_lv", _) if max_lv.is_none() => max_lv = Some(get_u64(at, k, n)?),
             ("max_pv", _) if max_pv.is_none() => max_pv = Some(get_u64(at, k, n)?),
             ("metadata_copies", _) if metadata_copies.is_none() => {
@@ -299,9 +301,7 @@ pub(crate) fn vg_from_config(name: &str, sec: &Section) -> Result<Vg, ModelError
             ("physical_volumes", Node::Section(s)) if pvs_section.is_none() => {
                 pvs_section = Some(s)
             }
-            ("logical_volumes", Node::Section(s)) if lvs_section.is_none() => {
-                lvs_section = Some(s)
-            }
+            ("logical_volumes", Node::Section(s)) if lvs_section.is_none() => lvs_section = Some(s),
             ("historical_logical_volumes", Node::Section(s)) if historical_lvs.is_none() => {
                 historical_lvs = Some(s.clone())
             }
@@ -430,19 +430,13 @@ fn lv_from_config(
             "status" if status.is_none() => status = Some(get_list(at, k, n)?),
             "flags" if flags.is_none() => flags = Some(get_list(at, k, n)?),
             "tags" if tags.is_none() => tags = Some(get_list(at, k, n)?),
-            "creation_time" if creation_time.is_none() => {
-                creation_time = Some(get_i64(at, k, n)?)
-            }
-            "creation_host" if creation_host.is_none() => {
-                creation_host = Some(get_str(at, k, n)?)
-            }
+            "creation_time" if creation_time.is_none() => creation_time = Some(get_i64(at, k, n)?),
+            "creation_host" if creation_host.is_none() => creation_host = Some(get_str(at, k, n)?),
             "allocation_policy" if allocation_policy.is_none() => {
                 allocation_policy = Some(get_str(at, k, n)?)
             }
             "read_ahead" if read_ahead.is_none() => read_ahead = Some(get_i64(at, k, n)?),
-            "segment_count" if segment_count.is_none() => {
-                segment_count = Some(get_u64(at, k, n)?)
-            }
+            "segment_count" if segment_count.is_none() => segment_count = Some(get_u64(at, k, n)?),
             _ => extra.push((k.clone(), n.clone())),
         }
     }
@@ -555,7 +549,9 @@ fn striped_from_config(
         match k.as_str() {
             "tags" if tags.is_none() => tags = Some(get_list(at, k, n)?),
             "stripe_count" if stripe_count.is_none() => stripe_count = Some(get_u64(at, k, n)?),
-            "stripe_size" if seg.stripe_size.is_none() => seg.stripe_size = Some(get_u64(at, k, n)?),
+            "stripe_size" if seg.stripe_size.is_none() => {
+                seg.stripe_size = Some(get_u64(at, k, n)?)
+            }
             "stripes" if stripes.is_none() => {
                 stripes = Some(
                     n.as_value()
@@ -716,7 +712,11 @@ pub fn vg_to_text(vg: &Vg, header: &TextHeader, style: TextStyle) -> String {
     }
     // Other top-level sections go last in both styles: the first section
     // of the text is the VG.
-    for (k, n) in header.extra.iter().filter(|(_, n)| matches!(n, Node::Section(_))) {
+    for (k, n) in header
+        .extra
+        .iter()
+        .filter(|(_, n)| matches!(n, Node::Section(_)))
+    {
         print_node(&mut out, k, n, None);
     }
     out.buf
@@ -919,9 +919,18 @@ fn print_vg(out: &mut Out, vg: &Vg) {
         out.kv_c("format", &quote(f), Some("# informational"));
     }
     extra_at(out, x, "format");
-    out.kv("status", &str_list(flags::sorted(VG_FLAGS, vg.status.iter().map(String::as_str))));
+    out.kv(
+        "status",
+        &str_list(flags::sorted(
+            VG_FLAGS,
+            vg.status.iter().map(String::as_str),
+        )),
+    );
     extra_at(out, x, "status");
-    out.kv("flags", &str_list(flags::sorted(VG_FLAGS, vg.flags.iter().map(String::as_str))));
+    out.kv(
+        "flags",
+        &str_list(flags::sorted(VG_FLAGS, vg.flags.iter().map(String::as_str))),
+    );
     extra_at(out, x, "flags");
     if !vg.tags.is_empty() {
         out.kv("tags", &str_list(vg.tags.iter().map(String::as_str)));
@@ -1009,9 +1018,18 @@ fn print_pv(out: &mut Out, pv: &Pv) {
     out.nl();
     extra_at(out, x, "device_id_type");
     extra_at(out, x, "device_id");
-    out.kv("status", &str_list(flags::sorted(PV_FLAGS, pv.status.iter().map(String::as_str))));
+    out.kv(
+        "status",
+        &str_list(flags::sorted(
+            PV_FLAGS,
+            pv.status.iter().map(String::as_str),
+        )),
+    );
     extra_at(out, x, "status");
-    out.kv("flags", &str_list(flags::sorted(PV_FLAGS, pv.flags.iter().map(String::as_str))));
+    out.kv(
+        "flags",
+        &str_list(flags::sorted(PV_FLAGS, pv.flags.iter().map(String::as_str))),
+    );
     extra_at(out, x, "flags");
     if !pv.tags.is_empty() {
         out.kv("tags", &str_list(pv.tags.iter().map(String::as_str)));
@@ -1066,14 +1084,21 @@ fn print_lv(out: &mut Out, lv: &Lv) {
         .filter(|s| !flags::is_segtype_flag(s));
     out.kv("status", &str_list(flags::sorted(LV_FLAGS, status)));
     extra_at(out, x, "status");
-    out.kv("flags", &str_list(flags::sorted(LV_FLAGS, lv.flags.iter().map(String::as_str))));
+    out.kv(
+        "flags",
+        &str_list(flags::sorted(LV_FLAGS, lv.flags.iter().map(String::as_str))),
+    );
     extra_at(out, x, "flags");
     if !lv.tags.is_empty() {
         out.kv("tags", &str_list(lv.tags.iter().map(String::as_str)));
     }
     extra_at(out, x, "tags");
     if let Some(t) = lv.creation_time {
-        out.kv_c("creation_time", &t.to_string(), timestamp_comment(t).as_deref());
+        out.kv_c(
+            "creation_time",
+            &t.to_string(),
+            timestamp_comment(t).as_deref(),
+        );
     }
     extra_at(out, x, "creation_time");
     if let Some(h) = &lv.creation_host {
@@ -1122,10 +1147,16 @@ fn print_segment(out: &mut Out, n: usize, seg: &Segment, suffix: &str) {
     let es = out.extent_size;
     out.open(&format!("segment{n}"));
     out.kv("start_extent", &seg.start_extent.to_string());
-    out.kv_size("extent_count", seg.extent_count, seg.extent_count.wrapping_mul(es));
+    out.kv_size(
+        "extent_count",
+        seg.extent_count,
+        seg.extent_count.wrapping_mul(es),
+    );
     out.nl();
     match seg.raid.as_ref().and_then(|r| r.reshape_count) {
-        Some(rc) if seg.raid_type().is_some() => out.kv_size("reshape_count", rc, rc.wrapping_mul(es)),
+        Some(rc) if seg.raid_type().is_some() => {
+            out.kv_size("reshape_count", rc, rc.wrapping_mul(es))
+        }
         _ => {}
     }
     for (k, node) in x.iter().filter(|(k, _)| k == "reshape_count") {
@@ -1265,7 +1296,11 @@ fn print_dm_config_section(out: &mut Out, key: &str, s: &Section, level: usize) 
                     Value::Array(items) if items.len() == 1 => dm_config_value(&items[0]),
                     Value::Array(items) => format!(
                         "[{}]",
-                        items.iter().map(dm_config_value).collect::<Vec<_>>().join(",")
+                        items
+                            .iter()
+                            .map(dm_config_value)
+                            .collect::<Vec<_>>()
+                            .join(",")
                     ),
                     v => dm_config_value(v),
                 };

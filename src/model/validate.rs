@@ -63,7 +63,10 @@ fn valid_tag(tag: &str) -> bool {
         && !tag.starts_with('-')
         && tag.bytes().all(|c| {
             c.is_ascii_alphanumeric()
-                || matches!(c, b'_' | b'+' | b'.' | b'-' | b'/' | b'=' | b'!' | b':' | b'&' | b'#')
+                || matches!(
+                    c,
+                    b'_' | b'+' | b'.' | b'-' | b'/' | b'=' | b'!' | b':' | b'&' | b'#'
+                )
         })
 }
 
@@ -114,7 +117,10 @@ impl Validator<'_> {
             self.err(at, format!("{visible} LVs exceed max_lv {}", vg.max_lv));
         }
         if vg.max_pv != 0 && vg.pvs.len() as u64 > vg.max_pv {
-            self.err(at, format!("{} PVs exceed max_pv {}", vg.pvs.len(), vg.max_pv));
+            self.err(
+                at,
+                format!("{} PVs exceed max_pv {}", vg.pvs.len(), vg.max_pv),
+            );
         }
         if vg.pvs.is_empty() {
             self.err(at, "no physical volumes");
@@ -154,7 +160,10 @@ impl Validator<'_> {
             }
             let ba = (pv.ba_start.unwrap_or(0), pv.ba_size.unwrap_or(0));
             if (ba.0 == 0) != (ba.1 == 0) {
-                self.err(&at, "incomplete bootloader area (ba_start and ba_size go together)");
+                self.err(
+                    &at,
+                    "incomplete bootloader area (ba_start and ba_size go together)",
+                );
             }
         }
     }
@@ -219,7 +228,10 @@ impl Validator<'_> {
 
     fn lv_area(&mut self, at: &str, what: &str, name: &str, le: u64, len: u64) {
         match self.vg.lv(name) {
-            None => self.err(at, format!("{what} refers to LV {name}, which does not exist")),
+            None => self.err(
+                at,
+                format!("{what} refers to LV {name}, which does not exist"),
+            ),
             Some(sub) => {
                 let size = sub.size_extents();
                 if le.saturating_add(len) > size {
@@ -244,7 +256,7 @@ impl Validator<'_> {
         if n > 1 && seg.stripe_size.unwrap_or(0) == 0 {
             self.err(at, format!("{n} stripes but no stripe_size"));
         }
-        if seg.extent_count % n != 0 {
+        if !seg.extent_count.is_multiple_of(n) {
             self.err(
                 at,
                 format!(
@@ -306,7 +318,7 @@ impl Validator<'_> {
             }
         }
         let stripes = t.data_stripes(n).max(1);
-        if t.is_striped_layout() && !t.is_raid10() && seg.extent_count % stripes != 0 {
+        if t.is_striped_layout() && !t.is_raid10() && !seg.extent_count.is_multiple_of(stripes) {
             self.err(
                 at,
                 format!(
@@ -343,11 +355,17 @@ impl Validator<'_> {
         for (i, meta) in r.meta.iter().enumerate() {
             let Some(name) = meta else { continue };
             if t == RaidType::Raid0 {
-                self.err(at, format!("raid0 has no metadata LVs, slot {i} has {name}"));
+                self.err(
+                    at,
+                    format!("raid0 has no metadata LVs, slot {i} has {name}"),
+                );
             }
             if !name.contains("_rmeta_") {
                 // lvm2 pairs the list by this substring.
-                self.err(at, format!("metadata LV {name} lacks \"_rmeta_\" in its name"));
+                self.err(
+                    at,
+                    format!("metadata LV {name} lacks \"_rmeta_\" in its name"),
+                );
             }
             if self.vg.lv(name).is_none() {
                 self.err(
@@ -363,7 +381,10 @@ impl Validator<'_> {
         if size < needed {
             self.err(
                 at,
-                format!("image {} has {size} extents, the segment needs {needed}", lv.name),
+                format!(
+                    "image {} has {size} extents, the segment needs {needed}",
+                    lv.name
+                ),
             );
         }
     }
