@@ -6,7 +6,6 @@ mod common;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use common::{lvm2, ours, require_root, LoopDev};
 use lvmetad::commit::{write_vg, PvWrite};

@@ -225,7 +225,9 @@ fn usable(
             .collect()),
         Some(cands) => {
             // The same PV named twice (with different ranges) is one candidate.
-            let mut out: Vec<(String, Vec<(u64, u64)>, bool)> = Vec::new();
+            // (PV key, ranges, whole PV named)
+            type Named = (String, Vec<(u64, u64)>, bool);
+            let mut out: Vec<Named> = Vec::new();
             for c in cands {
                 let pv = vg
                     .pvs

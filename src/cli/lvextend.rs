@@ -109,7 +109,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         ));
     }
     let mut add = target - current;
-    if add % stripes != 0 {
+    if !add.is_multiple_of(stripes) {
         add += stripes - add % stripes;
     }
     let policy = match args.alloc.as_deref().or(lv.allocation_policy.as_deref()) {

@@ -104,7 +104,7 @@ pub fn normalize_argv(mut argv: Vec<OsString>) -> Vec<OsString> {
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    if invoked != "lvm" && command_names().iter().any(|c| *c == invoked) {
+    if invoked != "lvm" && command_names().contains(&invoked) {
         argv[0] = "lvm".into();
         argv.insert(1, invoked.into());
     }

@@ -121,6 +121,31 @@ pub fn system_devices() -> Vec<PathBuf> {
     out
 }
 
+/// Device-mapper devices the kernel has, by DM UUID, with their
+/// (major, minor): read from /sys, so it works without device-mapper
+/// ioctls (and finds nothing on a kernel without device-mapper).
+pub fn dm_devices() -> std::collections::HashMap<String, (u32, u32)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/sys/block") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with("dm-") {
+            continue;
+        }
+        let (Some(uuid), Some(dev)) = (read_sys(&e.path().join("dm/uuid")), read_sys(&e.path().join("dev"))) else {
+            continue;
+        };
+        if let Some((ma, mi)) = dev.split_once(':') {
+            if let (Ok(ma), Ok(mi)) = (ma.parse(), mi.parse()) {
+                out.insert(uuid, (ma, mi));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,29 +171,4 @@ mod tests {
         assert!(Filter::parse("filter", &["a|(|".into()]).is_err());
         assert!(Filter::parse("filter", &["a|abc".into()]).is_err());
     }
-}
-
-/// Device-mapper devices the kernel has, by DM UUID, with their
-/// (major, minor): read from /sys, so it works without device-mapper
-/// ioctls (and finds nothing on a kernel without device-mapper).
-pub fn dm_devices() -> std::collections::HashMap<String, (u32, u32)> {
-    let mut out = std::collections::HashMap::new();
-    let Ok(entries) = std::fs::read_dir("/sys/block") else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if !name.starts_with("dm-") {
-            continue;
-        }
-        let (Some(uuid), Some(dev)) = (read_sys(&e.path().join("dm/uuid")), read_sys(&e.path().join("dev"))) else {
-            continue;
-        };
-        if let Some((ma, mi)) = dev.split_once(':') {
-            if let (Ok(ma), Ok(mi)) = (ma.parse(), mi.parse()) {
-                out.insert(uuid, (ma, mi));
-            }
-        }
-    }
-    out
 }

@@ -23,7 +23,10 @@
 //!   `\\` are escapes, any other backslash is kept), `'raw strings'`, bare
 //!   words (read as strings), or `[arrays]` of those with optional commas;
 //! - the text ends at the end of input or at the first NUL byte (metadata
-//!   areas store the text NUL-terminated).
+//!   areas store the text NUL-terminated);
+//! - a section opened twice at the same level is one section (libdm merges
+//!   them), while a repeated value key is kept twice and lookups see the
+//!   last one (libdm replaces the value).
 //!
 //! Differences from libdm, all on the strict side except the last one: a
 //! number must be followed by a delimiter (`x = 12ab` is an error), numbers

@@ -153,3 +153,47 @@ fn free_ranges(pe_count: u64, used: &[ExtentUse]) -> Vec<Range<u64>> {
     free.retain(|r| r.start < r.end);
     free
 }
+
+#[cfg(test)]
+// Lists of one free range are what these tests expect.
+#[allow(clippy::single_range_in_vec_init)]
+mod tests {
+    use crate::model::parse_vg_text;
+
+    const FIXTURE: &str = include_str!(
+        "../../tests/fixtures/lvm2/lvtypes/07-lvcreate-raid1-m1/vgcfgbackup.vgraid.vg"
+    );
+
+    #[test]
+    fn extent_map_of_lvm2_metadata() {
+        let vg = parse_vg_text(FIXTURE).unwrap().0;
+        // pvs.json of that state: pv0 and pv1 hold everything so far.
+        assert_eq!(vg.free_extents_on("pv0"), [9..31]);
+        assert_eq!(vg.free_extents_on("pv1"), [7..31]);
+        assert_eq!(vg.free_extents_on("pv2"), [0..31]);
+        assert_eq!(vg.free_extents_on("nope"), []);
+        assert_eq!(vg.free_extent_count(), 8 * 31 - 16);
+        let pv0 = vg.used_extents_on("pv0");
+        assert_eq!(pv0[0].lv, "lin");
+        assert_eq!(pv0[0].range(), 0..2);
+        assert_eq!((pv0[1].lv.as_str(), pv0[1].area), ("striped", 0));
+        let last = pv0.last().unwrap();
+        assert_eq!(
+            (last.lv.as_str(), last.pe, last.len),
+            ("raid1m1_rimage_0", 7, 2)
+        );
+    }
+
+    #[test]
+    fn free_ranges_between_runs() {
+        let mut vg = parse_vg_text(FIXTURE).unwrap().0;
+        vg.lvs
+            .retain(|l| l.name != "striped" && !l.name.starts_with("raid0_"));
+        vg.lvs.iter_mut().for_each(|l| {
+            if l.name == "raid0" {
+                l.segments.clear()
+            }
+        });
+        assert_eq!(vg.free_extents_on("pv0"), [2..4, 9..31]);
+    }
+}

@@ -71,7 +71,10 @@ pub struct Pv {
 pub struct Lv {
     pub name: String,
     pub id: String,
-    /// e.g. `["READ", "WRITE", "VISIBLE"]`.
+    /// e.g. `["READ", "WRITE", "VISIBLE"]`. Also holds the segment-type
+    /// flags lvm2 writes as a suffix of every segment's type
+    /// (`type = "raid5_ls+RESHAPE"` gives `RESHAPE` here, after the others);
+    /// the printer puts each word back where it belongs.
     pub status: Vec<String>,
     pub flags: Vec<String>,
     pub tags: Vec<String>,
@@ -669,13 +672,15 @@ impl Vg {
     }
 
     /// This VG as a config-tree section (the contents of `name { ... }`),
-    /// e.g. for the lvmetad protocol. Comments and blank lines are not
-    /// part of a tree; use [`vg_to_text`] for metadata text.
+    /// e.g. for the lvmetad protocol: exactly what parsing the printed
+    /// metadata gives. Comments and blank lines are not part of a tree; use
+    /// [`vg_to_text`] for metadata text. Strings must not contain NUL (no
+    /// parsed VG does: the syntax cannot express it).
     pub fn to_config(&self) -> Section {
         text::vg_to_config(self)
     }
 
-    /// Every structural problem lvm2 would reject (see [`validate`]).
+    /// Every structural problem lvm2 would reject (see [`validate()`]).
     pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
         validate::validate(self)
     }
@@ -722,5 +727,47 @@ mod tests {
             SegType::from_name("thin-pool"),
             SegType::Unknown("thin-pool".into())
         );
+    }
+
+    const FIXTURE: &str = include_str!(
+        "../../tests/fixtures/lvm2/lvtypes/07-lvcreate-raid1-m1/vgcfgbackup.vgraid.vg"
+    );
+
+    #[test]
+    fn lookups_and_pv_keys() {
+        let mut vg = parse_vg_text(FIXTURE).unwrap().0;
+        assert_eq!(
+            vg.pv_by_id("tGrhFe-a9g0-R42A-LQUN-57SK-i0cs-XtkVLu")
+                .unwrap()
+                .key,
+            "pv0"
+        );
+        assert_eq!(
+            vg.pv_by_id("tGrhFea9g0R42ALQUN57SKi0csXtkVLu").unwrap().key,
+            "pv0"
+        );
+        assert!(vg.lv("raid1m1").unwrap().is_visible());
+        assert!(!vg.lv("raid1m1_rimage_0").unwrap().is_visible());
+        assert_eq!(vg.lv("raid0").unwrap().raid_type(), Some(RaidType::Raid0));
+        assert_eq!(vg.users_of("raid1m1_rmeta_1")[0].0.name, "raid1m1");
+        assert_eq!(vg.next_pv_key(), "pv8");
+        assert_eq!(vg.extent_count(), 8 * 31);
+
+        // Drop pv0 and its users, then renumber as lvm2 would write it.
+        let kept = vg.lv("raid0_rimage_1").unwrap().clone();
+        vg.lvs = vec![kept];
+        vg.pvs.remove(0);
+        assert_eq!(vg.next_pv_key(), "pv8");
+        vg.renumber_pvs();
+        assert_eq!(vg.pvs[0].key, "pv0");
+        assert_eq!(vg.pvs[6].key, "pv6");
+        assert_eq!(
+            vg.lvs[0].segments[0].areas[0],
+            Area::Pv {
+                pv: "pv0".into(),
+                pe: 1
+            }
+        );
+        assert_eq!(vg.next_pv_key(), "pv7");
     }
 }

@@ -192,6 +192,12 @@ impl Validator<'_> {
             if lv.segments.is_empty() {
                 self.err(&at, "no segments");
             }
+            // lvm2 reads the two together and refuses one without the other.
+            match (lv.creation_time, &lv.creation_host) {
+                (Some(_), None) => self.err(&at, "creation_time without creation_host"),
+                (None, Some(_)) => self.err(&at, "creation_host without creation_time"),
+                _ => {}
+            }
             let mut next = 0;
             for (i, seg) in lv.segments.iter().enumerate() {
                 let sat = format!("{at}/segment{}", i + 1);
@@ -419,5 +425,149 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse_vg_text, RaidSeg};
+
+    /// lvm2's own metadata: linear, striped, raid0, raid0_meta and raid1.
+    const FIXTURE: &str = include_str!(
+        "../../tests/fixtures/lvm2/lvtypes/07-lvcreate-raid1-m1/vgcfgbackup.vgraid.vg"
+    );
+
+    fn vg() -> Vg {
+        parse_vg_text(FIXTURE).unwrap().0
+    }
+
+    fn messages(vg: &Vg) -> Vec<String> {
+        errors(vg).iter().map(|e| e.to_string()).collect()
+    }
+
+    fn has(vg: &Vg, needle: &str) {
+        let m = messages(vg);
+        assert!(
+            m.iter().any(|e| e.contains(needle)),
+            "{needle:?} not in {m:#?}"
+        );
+    }
+
+    #[test]
+    fn lvm2_metadata_is_valid() {
+        assert_eq!(messages(&vg()), Vec::<String>::new());
+        assert!(validate(&vg()).is_ok());
+    }
+
+    #[test]
+    fn extent_problems() {
+        let mut v = vg();
+        // lin uses pv0 0..2; put striped's first stripe on top of it.
+        v.lv_mut("striped").unwrap().segments[0].areas[0] = Area::Pv {
+            pv: "pv0".into(),
+            pe: 1,
+        };
+        has(
+            &v,
+            "vgraid/pv0: extents 1..2 are used by both lin/segment1 and striped/segment1",
+        );
+        let mut v = vg();
+        v.lv_mut("lin").unwrap().segments[0].areas[0] = Area::Pv {
+            pv: "pv0".into(),
+            pe: 30,
+        };
+        has(
+            &v,
+            "vgraid/lin/segment1: stripe 0 uses extents 30..32 of pv0, which has pe_count 31",
+        );
+        let mut v = vg();
+        v.lv_mut("lin").unwrap().segments[0].areas[0] = Area::Pv {
+            pv: "pv9".into(),
+            pe: 0,
+        };
+        has(&v, "vgraid/lin/segment1: stripe 0 refers to unknown PV pv9");
+        let mut v = vg();
+        v.lv_mut("lin").unwrap().segments[0].start_extent = 1;
+        has(
+            &v,
+            "vgraid/lin/segment1: start_extent is 1 but the previous segments end at 0",
+        );
+        let mut v = vg();
+        v.extent_size = 0;
+        has(&v, "vgraid: extent_size is 0");
+        let mut v = vg();
+        v.pvs[0].dev_size = 1000;
+        has(&v, "vgraid/pv0: extents end at sector");
+    }
+
+    #[test]
+    fn identity_problems() {
+        let mut v = vg();
+        let pv = v.pvs[1].clone();
+        v.pvs.push(pv);
+        has(&v, "vgraid/pv1: duplicate PV key");
+        has(&v, "duplicate PV id");
+        let mut v = vg();
+        v.lvs[1].name = "lin".into();
+        has(&v, "vgraid/lin: duplicate LV name");
+        let mut v = vg();
+        v.lvs[1].id = v.lvs[0].id.clone();
+        has(&v, "duplicate LV id");
+        let mut v = vg();
+        v.lvs[0].name = "bad/name".into();
+        has(&v, "invalid LV name");
+        let mut v = vg();
+        v.lvs[0].status.push("BOGUS".into());
+        has(&v, "vgraid/lin: unknown status flag \"BOGUS\"");
+        let mut v = vg();
+        v.tags.push("no spaces".into());
+        has(&v, "tag \"no spaces\" has invalid characters");
+        let mut v = vg();
+        v.pvs[0].id = "short".into();
+        has(&v, "vgraid/pv0: id: UUID \"short\"");
+    }
+
+    #[test]
+    fn raid_problems() {
+        let mut v = vg();
+        v.lv_mut("raid1m1").unwrap().segments[0]
+            .raid
+            .as_mut()
+            .unwrap()
+            .device_count = 3;
+        has(
+            &v,
+            "vgraid/raid1m1/segment1: device_count is 3 but there are 2 images",
+        );
+        let mut v = vg();
+        v.lvs.retain(|l| l.name != "raid1m1_rimage_1");
+        has(
+            &v,
+            "image 1 refers to LV raid1m1_rimage_1, which does not exist",
+        );
+        let mut v = vg();
+        let r: &mut RaidSeg = v.lv_mut("raid0m").unwrap().segments[0]
+            .raid
+            .as_mut()
+            .unwrap();
+        r.images[1] = Some("raid0m_rimage_0".into());
+        has(
+            &v,
+            "sub-LV raid0m_rimage_0 is also used by vgraid/raid0m/segment1",
+        );
+        let mut v = vg();
+        v.lv_mut("raid0").unwrap().segments[0]
+            .raid
+            .as_mut()
+            .unwrap()
+            .meta[0] = Some("raid0m_rmeta_0".into());
+        has(&v, "raid0 has no metadata LVs");
+        let mut v = vg();
+        v.lv_mut("raid1m1").unwrap().segments[0].extent_count = 3;
+        has(
+            &v,
+            "image raid1m1_rimage_0 has 2 extents, the segment needs 3",
+        );
     }
 }
