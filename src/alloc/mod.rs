@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
-use crate::model::{Area, Segment, Vg};
+use crate::model::{Segment, Vg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
@@ -118,59 +118,35 @@ pub struct Request {
     pub previous: Vec<Option<(String, u64)>>,
 }
 
-/// Every PE of every PV that some segment of some LV uses.
-pub fn used_extents(vg: &Vg) -> BTreeMap<String, BTreeSet<(u64, u64)>> {
-    let mut used: BTreeMap<String, BTreeSet<(u64, u64)>> = BTreeMap::new();
-    for lv in &vg.lvs {
-        for seg in &lv.segments {
-            let len = area_len(seg);
-            for a in &seg.areas {
-                if let Area::Pv { pv, pe } = a {
-                    used.entry(pv.clone()).or_default().insert((*pe, len));
-                }
-            }
-        }
-    }
-    used
-}
-
 /// Length of each area of a striped segment (extent_count / stripes).
 pub fn area_len(seg: &Segment) -> u64 {
     let n = seg.areas.len().max(1) as u64;
     seg.extent_count / n
 }
 
-/// Free areas of every PV (keyed by PV key), in PE order.
+/// Free areas the allocator may use on every PV (keyed by PV key), in PE
+/// order: the model's free extents of allocatable PVs that are present.
 pub fn free_areas(vg: &Vg) -> BTreeMap<String, Vec<FreeArea>> {
-    let used = used_extents(vg);
-    let mut out = BTreeMap::new();
-    for pv in &vg.pvs {
-        let mut free = Vec::new();
-        let mut next = 0;
-        let allocatable = pv.status.iter().any(|s| s == "ALLOCATABLE")
-            && !pv.flags.iter().any(|f| f == "MISSING");
-        if allocatable {
-            if let Some(u) = used.get(&pv.key) {
-                for &(start, len) in u {
-                    if start > next {
-                        free.push(FreeArea {
-                            start: next,
-                            len: start - next,
-                        });
-                    }
-                    next = next.max(start + len);
-                }
-            }
-            if pv.pe_count > next {
-                free.push(FreeArea {
-                    start: next,
-                    len: pv.pe_count - next,
-                });
-            }
-        }
-        out.insert(pv.key.clone(), free);
-    }
-    out
+    vg.free_extents()
+        .into_iter()
+        .map(|(key, ranges)| {
+            let usable = vg
+                .pv_by_key(&key)
+                .is_some_and(|p| p.is_allocatable() && !p.is_missing());
+            let areas = if usable {
+                ranges
+                    .into_iter()
+                    .map(|r| FreeArea {
+                        start: r.start,
+                        len: r.end - r.start,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (key, areas)
+        })
+        .collect()
 }
 
 /// Total free extents of the VG.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Lv, Pv, SegType};
+use crate::model::{Area, Lv, Pv, SegType};
 
 pub(crate) fn vg_with(pe_counts: &[u64]) -> Vg {
     Vg {

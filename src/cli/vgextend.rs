@@ -35,7 +35,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     }
     let pvs = orphan_pvs(ctx, &args.pvs, &args.pv, args.force)?;
     for pv in pvs {
-        let key = next_pv_key(&w.vg);
+        let key = w.vg.next_pv_key();
         let entry = pv_entry(key, &pv, w.vg.extent_size)?;
         w.vg.pvs.push(entry);
         w.joining.push(pv);
@@ -43,12 +43,4 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     w.commit(ctx)?;
     ctx.say(format!("Volume group \"{}\" successfully extended", args.vg));
     Ok(())
-}
-
-/// The first `pvN` key not in use.
-pub fn next_pv_key(vg: &crate::model::Vg) -> String {
-    (0..)
-        .map(|i| format!("pv{i}"))
-        .find(|k| !vg.pvs.iter().any(|p| &p.key == k))
-        .expect("an unused key")
 }

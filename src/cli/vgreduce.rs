@@ -102,6 +102,8 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         .collect();
     w.vg.pvs.retain(|p| !keys.contains(&p.key));
     w.members.retain(|m| !keys.contains(&m.key));
+    // lvm2 numbers the PVs pv0..pvN on every write.
+    w.vg.renumber_pvs();
     // The VG without the PVs is committed first; only then are the PVs
     // released, so a crash in between leaves them in no VG's way.
     w.commit(ctx)?;
@@ -142,6 +144,7 @@ fn remove_missing(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         }
     }
     vg.pvs.retain(|p| !missing.contains(&p.key));
+    vg.renumber_pvs();
     let mut members = Vec::new();
     for (key, idx) in &found.pv_devices {
         if let Some(i) = idx {

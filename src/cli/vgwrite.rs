@@ -125,18 +125,16 @@ impl VgForWrite {
         })
     }
 
+    /// The device of the VG's PV `key` (matched by PV id, so it stays
+    /// right after the keys are renumbered).
     pub fn path_of(&self, key: &str) -> Option<&std::path::Path> {
+        let id = &self.vg.pv_by_key(key)?.id;
         self.members
             .iter()
-            .find(|m| m.key == key)
-            .map(|m| m.pv.path.as_path())
-            .or_else(|| {
-                let pv = self.vg.pvs.iter().find(|p| p.key == key)?;
-                self.joining
-                    .iter()
-                    .find(|j| j.uuid() == pv.id)
-                    .map(|j| j.path.as_path())
-            })
+            .map(|m| &m.pv)
+            .chain(&self.joining)
+            .find(|p| &p.uuid() == id)
+            .map(|p| p.path.as_path())
     }
 
     /// Write the changed VG (seqno + 1) to every metadata area of every PV
