@@ -15,4 +15,6 @@ pub mod units;
 pub mod uuid;
 
 pub mod alloc;
+pub mod cache;
 pub mod cli;
+pub mod client;

@@ -20,6 +20,7 @@ mod lvremove;
 mod pvck;
 mod pvcreate;
 mod pvremove;
+mod pvscan;
 mod reports;
 mod vgcfgbackup;
 mod vgck;
@@ -65,6 +66,8 @@ pub enum Command {
     Pvs(reports::PvsArgs),
     /// Check metadata on physical volumes
     Pvck(pvck::Args),
+    /// List physical volumes, or update lvmetad's cache (--cache)
+    Pvscan(pvscan::Args),
     /// Create a volume group
     Vgcreate(vgcreate::Args),
     /// Add physical volumes to a volume group
@@ -156,6 +159,7 @@ fn run(ctx: &mut Ctx, cmd: Command) -> Result<(), CmdError> {
         Command::Pvremove(a) => pvremove::run(ctx, a),
         Command::Pvs(a) => reports::pvs(ctx, a),
         Command::Pvck(a) => pvck::run(ctx, a),
+        Command::Pvscan(a) => pvscan::run(ctx, a),
         Command::Vgcreate(a) => vgcreate::run(ctx, a),
         Command::Vgextend(a) => vgextend::run(ctx, a),
         Command::Vgreduce(a) => vgreduce::run(ctx, a),

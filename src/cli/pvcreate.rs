@@ -193,7 +193,10 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         check_device_free(ctx, d, args.force)?;
     }
     for d in &args.pvs {
-        create_pv(ctx, d, &opts, args.uuid.as_deref())?;
+        let pv = create_pv(ctx, d, &opts, args.uuid.as_deref())?;
+        ctx.notify_lvmetad(&format!("PV {}", d.display()), |l| {
+            l.pv_found(&pv).map(|_| ())
+        });
         ctx.say(format!(
             "Physical volume \"{}\" successfully created.",
             d.display()

@@ -64,6 +64,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         if ctx.common.test {
             continue;
         }
+        let devno = crate::client::pvmeta::devno_of_path(&path);
         let mut dev = Device::open(&path, true)?;
         // lvm2 wipes the label sector; the mda headers go too so no stale
         // metadata can be mistaken for a VG later.
@@ -72,6 +73,11 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         }
         dev.write_at(label.sector * 512, &[0u8; 512])?;
         dev.flush()?;
+        if let Some(devno) = devno {
+            ctx.notify_lvmetad(&format!("PV {}", path.display()), |l| {
+                l.pv_gone(devno).map(|_| ())
+            });
+        }
         ctx.say(format!(
             "Labels on physical volume \"{}\" successfully wiped.",
             path.display()

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::context::Ctx;
-use super::vgwrite::{take_lock, VgForWrite};
+use super::vgwrite::{notify_released, take_lock, VgForWrite};
 use super::CmdError;
 use crate::commit::lock::{GLOBAL, ORPHANS};
 use crate::model::{Area, Vg};
@@ -108,6 +108,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     // released, so a crash in between leaves them in no VG's way.
     w.commit(ctx)?;
     w.release(&released)?;
+    notify_released(ctx, &released);
     for pv in &released {
         ctx.say(format!(
             "Removed \"{}\" from volume group \"{}\"",

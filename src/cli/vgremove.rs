@@ -1,7 +1,7 @@
 //! vgremove: remove volume groups (and, with -f, the LVs in them).
 
 use super::context::Ctx;
-use super::vgwrite::{take_lock, VgForWrite};
+use super::vgwrite::{notify_released, take_lock, VgForWrite};
 use super::CmdError;
 use crate::commit::lock::{GLOBAL, ORPHANS};
 
@@ -43,6 +43,8 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         }
         let pvs: Vec<_> = w.members.iter().map(|m| m.pv.clone()).collect();
         w.release(&pvs)?;
+        ctx.notify_lvmetad(&format!("VG {name}"), |l| l.vg_remove(&w.vg.id).map(|_| ()));
+        notify_released(ctx, &pvs);
         ctx.say(format!("Volume group \"{name}\" successfully removed"));
     }
     ctx.invalidate();

@@ -6,17 +6,26 @@
 //! VG that cannot be written safely: missing PVs, unreadable metadata areas,
 //! or devices that changed behind our back. `commit` bumps the seqno and
 //! writes through [`crate::commit`].
+//!
+//! With lvmetad in use the VG is still read from the disks (taking a lock
+//! makes [`Ctx::scan`] bypass the daemon): a write never starts from a
+//! cached copy. When the disks hold another seqno than the daemon's copy,
+//! the disks win and the daemon is sent their metadata; after a commit the
+//! daemon gets `vg_update` (and `pv_found` for PVs whose label changed);
+//! PVs released from a VG are sent as orphans.
 
 use std::path::PathBuf;
 
 use super::context::Ctx;
 use super::CmdError;
+use crate::client::pvmeta::pv_meta;
 use crate::commit::lock::{self, FileLock, LockMode};
 use crate::commit::{self, PvWrite};
 use crate::device::scan::{DevScan, PvScan, Scan};
 use crate::device::{BlockIo, Device};
 use crate::format::label::{PvLabel, PV_EXT_USED};
 use crate::model::{self, TextHeader, Vg};
+use crate::protocol::PvMeta;
 
 /// The lock directory lvm2 uses (lvm.conf global/locking_dir).
 pub fn lock_dir(ctx: &Ctx) -> PathBuf {
@@ -28,7 +37,9 @@ pub fn lock_dir(ctx: &Ctx) -> PathBuf {
 }
 
 pub fn take_lock(ctx: &Ctx, name: &str) -> Result<FileLock, CmdError> {
-    lock::lock(&lock_dir(ctx), name, LockMode::Exclusive).map_err(|e| CmdError::failed(e.to_string()))
+    ctx.begin_write();
+    lock::lock(&lock_dir(ctx), name, LockMode::Exclusive)
+        .map_err(|e| CmdError::failed(e.to_string()))
 }
 
 /// A PV of the VG as found by the scan under the lock.
@@ -79,7 +90,12 @@ impl VgForWrite {
                     problems.join("\n")
                 )));
             }
-            let entry = found.vg.pvs.iter().find(|p| &p.key == key).expect("PV of the VG");
+            let entry = found
+                .vg
+                .pvs
+                .iter()
+                .find(|p| &p.key == key)
+                .expect("PV of the VG");
             let end = (entry.pe_start + entry.pe_count * found.vg.extent_size) * 512;
             if end > pv.dev_size {
                 return Err(CmdError::failed(format!(
@@ -96,12 +112,46 @@ impl VgForWrite {
                 pv,
             });
         }
-        Ok(VgForWrite {
+        let w = VgForWrite {
             vg: found.vg.clone(),
             members,
             joining: Vec::new(),
             _lock: lock,
-        })
+        };
+        w.sync_lvmetad(ctx);
+        Ok(w)
+    }
+
+    /// The disks win: when lvmetad's copy of the VG has another seqno
+    /// than the one just read under the lock (or none), send the disks'.
+    fn sync_lvmetad(&self, ctx: &Ctx) {
+        let Some(seqno) = ctx.with_lvmetad(|d| d.vg_seqno(&self.vg.name)) else {
+            return;
+        };
+        match seqno {
+            Ok(Some(s)) if s == self.vg.seqno => {}
+            Ok(cached) => {
+                log::debug!(
+                    "lvmetad has VG {} at seqno {cached:?}, the disks at {}: updating lvmetad",
+                    self.vg.name,
+                    self.vg.seqno
+                );
+                let section = self.vg.to_config();
+                ctx.notify_lvmetad(&format!("VG {}", self.vg.name), |d| {
+                    for m in &self.members {
+                        d.pv_found_meta(
+                            pv_meta(&m.pv),
+                            Some((self.vg.name.clone(), section.clone())),
+                        )?;
+                    }
+                    Ok(())
+                });
+            }
+            Err(e) => ctx.warn(format!(
+                "Cannot look VG {} up in lvmetad: {e}",
+                self.vg.name
+            )),
+        }
     }
 
     /// A VG already read and locked by the caller (vgreduce --removemissing).
@@ -144,7 +194,10 @@ impl VgForWrite {
             CmdError::failed(format!(
                 "Internal error: refusing to write invalid metadata for VG {}:\n{}",
                 self.vg.name,
-                errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ))
         })?;
         self.vg.seqno += 1;
@@ -179,6 +232,28 @@ impl VgForWrite {
             .collect();
         commit::write_vg(&self.vg.name, &mut writes, &text)
             .map_err(|e| CmdError::failed(format!("Failed to write VG {}: {e}", self.vg.name)))?;
+        drop(writes);
+        // PVs whose label now says "used" (joining ones) get pv_found too.
+        let relabelled: Vec<PvMeta> = targets
+            .iter()
+            .filter_map(|(pv, relabel)| {
+                let label = relabel.as_ref()?;
+                let mut pv = pv.clone();
+                pv.label = label.clone();
+                Some(pv_meta(&pv))
+            })
+            .collect();
+        let vg = &self.vg;
+        ctx.notify_lvmetad(&format!("VG {}", vg.name), |d| {
+            d.vg_update(vg)?;
+            if !relabelled.is_empty() {
+                let section = vg.to_config();
+                for m in relabelled {
+                    d.pv_found_meta(m, Some((vg.name.clone(), section.clone())))?;
+                }
+            }
+            Ok(())
+        });
         Ok(())
     }
 
@@ -204,6 +279,22 @@ impl VgForWrite {
     }
 }
 
+/// Tell lvmetad that PVs left their VG: they are orphans now (metadata
+/// areas cleared, "used" flag dropped), as [`VgForWrite::release`] left them.
+pub fn notify_released(ctx: &Ctx, pvs: &[PvScan]) {
+    if pvs.is_empty() {
+        return;
+    }
+    ctx.notify_lvmetad("released PVs", |d| {
+        for pv in pvs {
+            let mut orphan = pv.clone();
+            orphan.label = used_label(&pv.label, false);
+            d.pv_found_meta(pv_meta(&orphan), None)?;
+        }
+        Ok(())
+    });
+}
+
 /// The label with PV_EXT_USED set or cleared.
 pub fn used_label(label: &PvLabel, used: bool) -> PvLabel {
     let mut l = label.clone();
@@ -221,21 +312,29 @@ pub fn used_label(label: &PvLabel, used: bool) -> PvLabel {
 /// its arguments, without the `lvm` of a multi-call invocation.
 pub fn command_line() -> String {
     let args: Vec<String> = std::env::args().collect();
-    let skip = usize::from(
-        args.first()
-            .is_some_and(|a| std::path::Path::new(a).file_name().is_some_and(|n| n == "lvm")),
-    );
+    let skip = usize::from(args.first().is_some_and(|a| {
+        std::path::Path::new(a)
+            .file_name()
+            .is_some_and(|n| n == "lvm")
+    }));
     args[skip..].join(" ")
 }
 
 /// The metadata text as lvm2 stores it on disk.
 pub fn render_disk_text(vg: &Vg, command: &str) -> String {
-    let header = TextHeader::new(&format!("Write from {command}."), super::lvops::now() as u64);
+    let header = TextHeader::new(
+        &format!("Write from {command}."),
+        super::lvops::now() as u64,
+    );
     model::vg_to_text(vg, &header, model::TextStyle::Disk)
 }
 
 /// Find the scanned device for a path argument, with lvm2's messages.
-pub fn lookup_device<'a>(ctx: &Ctx, scan: &'a Scan, path: &std::path::Path) -> Result<(usize, &'a DevScan), CmdError> {
+pub fn lookup_device<'a>(
+    ctx: &Ctx,
+    scan: &'a Scan,
+    path: &std::path::Path,
+) -> Result<(usize, &'a DevScan), CmdError> {
     if !ctx.device_allowed(path) {
         return Err(CmdError::failed(format!(
             "Cannot use {}: device not found (or excluded by --devices or the lvm.conf filter).",
