@@ -6,6 +6,7 @@
 
 pub mod commit;
 pub mod config;
+pub mod daemon;
 pub mod device;
 pub mod format;
 pub mod model;

@@ -243,11 +243,7 @@ impl Cache {
         let mut t = Touched::default();
         self.store.set_vg(new.clone(), &mut t);
         for p in listed_ids(&new) {
-            if self
-                .store
-                .active(p)
-                .is_some_and(|d| d.label.has_used_mda())
-            {
+            if self.store.active(p).is_some_and(|d| d.label.has_used_mda()) {
                 self.store.set_carried(p, Some(new.clone()), &mut t);
             }
         }

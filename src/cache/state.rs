@@ -145,9 +145,7 @@ impl Store {
     }
 
     pub fn lists(&self, vgid: &str, pvid: &str) -> bool {
-        self.listed_by
-            .get(pvid)
-            .is_some_and(|s| s.contains(vgid))
+        self.listed_by.get(pvid).is_some_and(|s| s.contains(vgid))
     }
 
     /// The VG a present PV belongs to:
@@ -196,7 +194,9 @@ impl Store {
         let mut outdated = Vec::new();
         let mut conflicting = Vec::new();
         for pvid in self.carried_by.get(vgid).into_iter().flatten() {
-            let Some(m) = self.carried(pvid) else { continue };
+            let Some(m) = self.carried(pvid) else {
+                continue;
+            };
             if m.seqno == cached.seqno && !same_metadata(m, cached) {
                 conflicting.push((pvid.clone(), m.seqno));
             } else if m.seqno < cached.seqno || !self.lists(vgid, pvid) {

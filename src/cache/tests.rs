@@ -50,7 +50,11 @@ pub(super) fn make_vg(n: u32, seqno: u64, pvs: &[u32]) -> Vg {
         max_lv: 0,
         max_pv: 0,
         metadata_copies: 0,
-        pvs: pvs.iter().enumerate().map(|(i, p)| make_pv(*p, i)).collect(),
+        pvs: pvs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| make_pv(*p, i))
+            .collect(),
         lvs: vec![],
         historical_lvs: None,
         extra: vec![],
@@ -231,7 +235,11 @@ fn vg_created_by_first_pv_is_incomplete_until_the_others_arrive() {
     assert_eq!(o.reply.status, PvFoundStatus::Complete);
     let view = lookup(&c, 1);
     assert!(view.complete && view.missing.is_empty());
-    assert!(view.metadata.pvs.iter().all(|p| !p.status.contains(&"MISSING".into())));
+    assert!(view
+        .metadata
+        .pvs
+        .iter()
+        .all(|p| !p.status.contains(&"MISSING".into())));
 
     // Reporting a PV again changes nothing and emits nothing.
     let o = found(&mut c, with_md(3, 12, &vg));
@@ -253,7 +261,13 @@ fn metadata_less_pv_seen_before_its_vg_is_an_orphan_then_attached() {
     let o = found(&mut c, with_md(1, 10, &vg));
     assert_eq!(
         kinds(&o.events),
-        ["PvAdded", "VgAdded", "VgComplete", "PvAttached", "PvAttached"]
+        [
+            "PvAdded",
+            "VgAdded",
+            "VgComplete",
+            "PvAttached",
+            "PvAttached"
+        ]
     );
     let pv2 = c.pv_lookup(PvRef::Devno(11)).unwrap();
     assert!(!pv2.orphan);
@@ -712,7 +726,10 @@ fn vg_update_seqno_rules() {
     );
     // The command wrote the PV: it is not outdated.
     assert!(lookup(&c, 1).outdated.is_empty());
-    assert_eq!(c.pv_lookup(PvRef::Devno(10)).unwrap().carries, Some((ident(1), 4)));
+    assert_eq!(
+        c.pv_lookup(PvRef::Devno(10)).unwrap().carries,
+        Some((ident(1), 4))
+    );
     c.check_consistency();
 }
 
@@ -733,12 +750,18 @@ fn vg_update_extend_reduce_and_rename() {
     // pvcreate'd orphan with a metadata area.
     let mut orphan = bare(2, 11);
     orphan.label = label(1);
-    assert_eq!(kinds(&found(&mut c, orphan).events), ["PvAdded", "PvOrphaned"]);
+    assert_eq!(
+        kinds(&found(&mut c, orphan).events),
+        ["PvAdded", "PvOrphaned"]
+    );
 
     // vgextend
     let o = c.vg_update(make_vg(1, 2, &[1, 2])).unwrap();
     assert_eq!(kinds(&o.events), ["VgChanged", "PvAttached"]);
-    assert_eq!(c.pv_lookup(PvRef::Devno(11)).unwrap().carries, Some((ident(1), 2)));
+    assert_eq!(
+        c.pv_lookup(PvRef::Devno(11)).unwrap().carries,
+        Some((ident(1), 2))
+    );
 
     // vgreduce
     let o = c.vg_update(make_vg(1, 3, &[1])).unwrap();
@@ -851,10 +874,7 @@ fn lookups_by_name_uuid_and_both() {
         c.vg_lookup(VgRef::UuidAndName(&vgid(2), "vg9")),
         Err(CacheError::VgMismatch { .. })
     ));
-    assert_eq!(
-        VgRef::from_options(None, Some("x")),
-        Some(VgRef::Name("x"))
-    );
+    assert_eq!(VgRef::from_options(None, Some("x")), Some(VgRef::Name("x")));
     let list = c.vg_list();
     assert_eq!(list.len(), 2);
     assert!(list.iter().all(|s| s.complete && s.pv_count == 1));
@@ -912,7 +932,9 @@ fn token_update_protocol() {
         update_timeout: 10,
     };
     // A rescan starts.
-    let r = c.token_update(upd(TOKEN_UPDATE_IN_PROGRESS, 100), 1000).unwrap();
+    let r = c
+        .token_update(upd(TOKEN_UPDATE_IN_PROGRESS, 100), 1000)
+        .unwrap();
     assert_eq!(r.prev_token, "");
     assert_eq!(r.update_pid, 100);
     assert!(c.check_token(TOKEN_UPDATE_IN_PROGRESS, 100).is_ok());
@@ -950,9 +972,12 @@ fn a_stuck_update_is_taken_over_or_expires() {
         cmd: "pvscan",
         update_timeout: 10,
     };
-    c.token_update(upd(TOKEN_UPDATE_IN_PROGRESS, 100), 0).unwrap();
+    c.token_update(upd(TOKEN_UPDATE_IN_PROGRESS, 100), 0)
+        .unwrap();
     // After the timeout, a second updater replaces the first...
-    let r = c.token_update(upd(TOKEN_UPDATE_IN_PROGRESS, 200), 10).unwrap();
+    let r = c
+        .token_update(upd(TOKEN_UPDATE_IN_PROGRESS, 200), 10)
+        .unwrap();
     assert_eq!(r.update_pid, 200);
     // ... whose final token is then refused.
     assert!(matches!(
@@ -995,4 +1020,25 @@ fn global_flags() {
     let info = c.global_info(0);
     assert!(!info.global_invalid && !info.global_disable);
     assert!(info.disable_reasons.is_empty());
+}
+
+#[test]
+fn a_thousand_pv_vg_assembles_in_reasonable_time() {
+    let mut c = Cache::new();
+    let ids: Vec<u32> = (1..=1000).collect();
+    let vg = make_vg(1, 1, &ids);
+    let start = std::time::Instant::now();
+    let mut completes = 0;
+    for n in &ids {
+        let f = if n % 2 == 0 { bare(*n, *n as u64) } else { with_md(*n, *n as u64, &vg) };
+        let o = c.pv_found(f).unwrap();
+        completes += o
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::VgComplete { .. }))
+            .count();
+    }
+    assert_eq!(completes, 1);
+    c.check_consistency();
+    assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
 }

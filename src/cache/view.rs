@@ -93,7 +93,9 @@ pub struct PvView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
     Complete,
-    Incomplete { missing: Vec<String> },
+    Incomplete {
+        missing: Vec<String>,
+    },
     /// No such VG yet: no PV with its metadata has been seen.
     Unknown,
 }
@@ -208,9 +210,8 @@ impl Cache {
         let vg = self.store.membership(pvid);
         let carries = entry.active().metadata.as_ref();
         let status = carries.and_then(|m| self.store.vg_status(&m.id));
-        let in_list = |l: Option<&Vec<(String, u64)>>| {
-            l.is_some_and(|l| l.iter().any(|(p, _)| p == pvid))
-        };
+        let in_list =
+            |l: Option<&Vec<(String, u64)>>| l.is_some_and(|l| l.iter().any(|(p, _)| p == pvid));
         PvView {
             pvid: pvid.to_string(),
             device: device_view(entry.active()),
@@ -280,18 +281,12 @@ impl Cache {
 
         let info = self.global.info(&self.token);
         root.items.push(("token".into(), str_(&info.token)));
-        root.items.push((
-            "global_invalid".into(),
-            int(info.global_invalid as u64),
-        ));
-        root.items.push((
-            "global_disable".into(),
-            int(info.global_disable as u64),
-        ));
-        root.items.push((
-            "disable_reason".into(),
-            str_(&info.disable_reason_text()),
-        ));
+        root.items
+            .push(("global_invalid".into(), int(info.global_invalid as u64)));
+        root.items
+            .push(("global_disable".into(), int(info.global_disable as u64)));
+        root.items
+            .push(("disable_reason".into(), str_(&info.disable_reason_text())));
 
         let mut vgs = Section::new();
         for (vgid, e) in &self.store.vgs {
@@ -319,7 +314,8 @@ impl Cache {
                 .push(("metadata".into(), Node::Section(e.metadata.to_config())));
             vgs.items.push((vgid.clone(), Node::Section(v)));
         }
-        root.items.push(("volume_groups".into(), Node::Section(vgs)));
+        root.items
+            .push(("volume_groups".into(), Node::Section(vgs)));
 
         let mut pvs = Section::new();
         for (pvid, e) in &self.store.pvs {
@@ -333,12 +329,17 @@ impl Cache {
                 s.items.push(("device_name".into(), str_(&d.hint)));
                 s.items.push(("dev_size".into(), int(d.label.dev_size)));
                 s.items.push(("pe_start".into(), int(d.label.pe_start)));
-                s.items.push(("mda_count".into(), int(d.label.mdas.len() as u64)));
+                s.items
+                    .push(("mda_count".into(), int(d.label.mdas.len() as u64)));
                 if let Some(m) = &d.metadata {
                     s.items.push(("metadata_vgid".into(), str_(&m.id)));
                     s.items.push(("metadata_seqno".into(), int(m.seqno)));
                 }
-                let key = if i == 0 { "device".to_string() } else { format!("duplicate{i}") };
+                let key = if i == 0 {
+                    "device".to_string()
+                } else {
+                    format!("duplicate{i}")
+                };
                 p.items.push((key, Node::Section(s)));
             }
             pvs.items.push((pvid.clone(), Node::Section(p)));

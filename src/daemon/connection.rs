@@ -22,6 +22,14 @@ pub const PARTIAL_MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub async fn serve(mut stream: UnixStream, shared: std::sync::Arc<Shared>, max_frame: usize) {
+    // The client's pid (for the token protocol's "update in progress by"),
+    // from the kernel rather than from anything the client says.
+    let pid = stream
+        .peer_cred()
+        .ok()
+        .and_then(|c| c.pid())
+        .map(i64::from)
+        .unwrap_or(0);
     let mut decoder = Decoder::new(max_frame);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -29,7 +37,7 @@ pub async fn serve(mut stream: UnixStream, shared: std::sync::Arc<Shared>, max_f
         loop {
             match decoder.next_frame() {
                 Ok(Some(text)) => {
-                    let reply = handle_text(&shared, &text).await;
+                    let reply = handle_text(&shared, &text, pid).await;
                     if stream.write_all(&encode(&reply.encode())).await.is_err() {
                         return;
                     }
@@ -64,13 +72,13 @@ pub async fn serve(mut stream: UnixStream, shared: std::sync::Arc<Shared>, max_f
     }
 }
 
-async fn handle_text(shared: &Shared, text: &str) -> Reply {
+async fn handle_text(shared: &Shared, text: &str, pid: i64) -> Reply {
     let msg = match decode_request(text) {
         Ok(m) => m,
         Err(e) => return Reply::failed(e.to_string()),
     };
     if let Request::VgWait { .. } = msg.request {
-        return super::wait::vg_wait(shared, msg).await;
+        return super::wait::vg_wait(shared, msg, pid).await;
     }
-    shared.apply(msg)
+    shared.apply(msg, pid)
 }

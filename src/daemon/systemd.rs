@@ -74,7 +74,7 @@ fn bind(path: &Path) -> Result<UnixListener, ListenError> {
 
 /// Tell systemd (when NOTIFY_SOCKET is set) how we are doing.
 pub fn notify(state: &[sd_notify::NotifyState]) {
-    if let Err(e) = sd_notify::notify(false, state) {
+    if let Err(e) = sd_notify::notify(state) {
         log::debug!("sd_notify: {e}");
     }
 }
