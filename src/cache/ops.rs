@@ -111,22 +111,17 @@ impl Cache {
         // The reply: where the PV stands now.
         let entry = &self.store.pvs[&pvid];
         let active = entry.active();
-        let (status, vgid) = match self.store.membership(&pvid) {
-            Some(v) => {
-                let complete = self.store.vg_status(v).is_some_and(|s| s.complete());
-                let status = if complete {
-                    PvFoundStatus::Complete
-                } else {
-                    PvFoundStatus::Incomplete
-                };
-                (status, Some(v.to_string()))
-            }
-            None => match &active.metadata {
-                Some(m) => (PvFoundStatus::Stale, Some(m.id.clone())),
-                None => (PvFoundStatus::Orphan, None),
-            },
-        };
+        let member = self.store.membership(&pvid).map(str::to_string);
+        let vgid = member
+            .clone()
+            .or_else(|| active.metadata.as_ref().map(|m| m.id.clone()));
         let vg_status = vgid.as_deref().and_then(|v| self.store.vg_status(v));
+        let status = match (&member, &vg_status) {
+            (Some(_), Some(s)) if s.complete() => PvFoundStatus::Complete,
+            (Some(_), _) => PvFoundStatus::Incomplete,
+            (None, _) if vgid.is_some() => PvFoundStatus::Stale,
+            (None, _) => PvFoundStatus::Orphan,
+        };
         let flagged = |list: Option<&Vec<(String, u64)>>| {
             active.devno == devno && list.is_some_and(|l| l.iter().any(|(p, _)| *p == pvid))
         };

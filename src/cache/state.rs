@@ -46,6 +46,9 @@ impl PvEntry {
 #[derive(Debug, Clone)]
 pub(super) struct VgEntry {
     pub metadata: Arc<Vg>,
+    /// [`listed_ids`] of the metadata, computed once: assembly asks for it
+    /// on every report.
+    pub listed: Vec<String>,
     /// lvm2 2.02's set_vg_info: someone knows of metadata at least this new
     /// (lvmlockd does); until such a seqno is cached, lookups say
     /// `vg_invalid` so that commands reread the disks.
@@ -176,20 +179,19 @@ impl Store {
         if self.carried_by.get(vgid).is_some_and(|s| !s.is_empty()) {
             return true;
         }
-        self.vgs.get(vgid).is_some_and(|e| {
-            listed_ids(&e.metadata)
-                .into_iter()
-                .any(|p| self.is_member(p, vgid))
-        })
+        self.vgs
+            .get(vgid)
+            .is_some_and(|e| e.listed.iter().any(|p| self.is_member(p, vgid)))
     }
 
     pub fn vg_status(&self, vgid: &str) -> Option<VgStatus> {
         let entry = self.vgs.get(vgid)?;
         let cached = &entry.metadata;
-        let missing = listed_ids(cached)
-            .into_iter()
+        let missing = entry
+            .listed
+            .iter()
             .filter(|p| !self.is_member(p, vgid))
-            .map(str::to_string)
+            .cloned()
             .collect();
         let mut outdated = Vec::new();
         let mut conflicting = Vec::new();
@@ -241,7 +243,7 @@ impl Store {
     fn touch_vg(&self, vgid: &str, t: &mut Touched) {
         t.vgs.insert(vgid.to_string());
         if let Some(e) = self.vgs.get(vgid) {
-            for p in listed_ids(&e.metadata) {
+            for p in &e.listed {
                 self.touch_pv(p, t);
             }
         }
@@ -265,9 +267,13 @@ impl Store {
             .entry(metadata.name.clone())
             .or_default()
             .insert(vgid.clone());
-        for p in listed_ids(&metadata) {
+        let listed: Vec<String> = listed_ids(&metadata)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for p in &listed {
             self.listed_by
-                .entry(p.to_string())
+                .entry(p.clone())
                 .or_default()
                 .insert(vgid.clone());
         }
@@ -275,6 +281,7 @@ impl Store {
             vgid.clone(),
             VgEntry {
                 metadata,
+                listed,
                 invalid_until,
             },
         );
@@ -292,17 +299,17 @@ impl Store {
     /// Remove a VG's name and listings from the indices, touching what
     /// depended on them.
     fn unindex_vg(&mut self, vgid: &str, t: &mut Touched) {
-        let Some(old) = self.vgs.get(vgid).map(|e| e.metadata.clone()) else {
+        let Some(old) = self.vgs.get(vgid).cloned() else {
             return;
         };
         self.touch_vg(vgid, t);
-        if let Some(set) = self.names.get_mut(&old.name) {
+        if let Some(set) = self.names.get_mut(&old.metadata.name) {
             set.remove(vgid);
             if set.is_empty() {
-                self.names.remove(&old.name);
+                self.names.remove(&old.metadata.name);
             }
         }
-        for p in listed_ids(&old) {
+        for p in &old.listed {
             if let Some(set) = self.listed_by.get_mut(p) {
                 set.remove(vgid);
                 if set.is_empty() {
@@ -438,6 +445,8 @@ impl Store {
                 .entry(e.metadata.name.clone())
                 .or_default()
                 .insert(vgid.clone());
+            let listed: Vec<&str> = e.listed.iter().map(String::as_str).collect();
+            assert_eq!(listed, listed_ids(&e.metadata));
             for p in listed_ids(&e.metadata) {
                 listed_by
                     .entry(p.to_string())

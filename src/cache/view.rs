@@ -5,7 +5,7 @@ use crate::format::config::{self, Node, Section, Value};
 use crate::model::Vg;
 
 use super::ops::lookup_id;
-use super::state::{listed_ids, PvEntry};
+use super::state::PvEntry;
 use super::types::{CacheError, LabelFacts, PvRef, VgIdent, VgRef};
 use super::Cache;
 
@@ -194,7 +194,7 @@ impl Cache {
                     vg: self.ident(vgid),
                     seqno: status.seqno,
                     complete: status.complete(),
-                    pv_count: listed_ids(&e.metadata).len(),
+                    pv_count: e.listed.len(),
                     missing_count: status.missing.len(),
                 }
             })
