@@ -8,7 +8,7 @@ fn main() {
     let args = Args::parse();
     lvmetad::daemon::init_logging(args.debug);
     // listenfd reads and clears LISTEN_* before any thread exists.
-    let listener = match lvmetad::daemon::systemd::listener(&args.socket) {
+    let listener = match lvmetad::daemon::systemd::listener(&args.socket_path()) {
         Ok(l) => l,
         Err(e) => {
             log::error!("{e}");

@@ -33,15 +33,38 @@ use systemd::{notify, Origin};
                   started by systemd through lvmetad.socket."
 )]
 pub struct Args {
-    /// Socket to listen on when not socket-activated
-    #[arg(short = 's', long = "socket", value_name = "PATH", default_value = systemd::DEFAULT_SOCKET)]
-    pub socket: std::path::PathBuf,
+    /// Socket to listen on when not socket-activated (default: lvm.conf's
+    /// lvmetad/socket, else /run/lvm/lvmetad.socket)
+    #[arg(short = 's', long = "socket", value_name = "PATH")]
+    pub socket: Option<std::path::PathBuf>,
     /// Log at debug level
     #[arg(short = 'd', long = "debug")]
     pub debug: bool,
     /// Largest request accepted, in bytes
     #[arg(long = "max-message", value_name = "BYTES", default_value_t = crate::protocol::frame::MAX_FRAME)]
     pub max_message: usize,
+}
+
+impl Args {
+    /// The socket path: --socket, else lvm.conf's `lvmetad/socket` (read
+    /// with the project's config parser from $LVM_SYSTEM_DIR), else the
+    /// default. The same lookup the clients make, so they meet.
+    pub fn socket_path(&self) -> std::path::PathBuf {
+        if let Some(p) = &self.socket {
+            return p.clone();
+        }
+        let cfg = crate::config::Config::load(&crate::config::system_config_path(), &[]);
+        match cfg {
+            Ok(c) => c
+                .str("lvmetad/socket")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| systemd::DEFAULT_SOCKET.into()),
+            Err(e) => {
+                log::warn!("{e}; using {}", systemd::DEFAULT_SOCKET);
+                systemd::DEFAULT_SOCKET.into()
+            }
+        }
+    }
 }
 
 /// At most this many clients at once; more wait in the listen backlog.
