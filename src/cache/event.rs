@@ -110,3 +110,87 @@ impl Event {
         }
     }
 }
+
+/// `major:minor` of a device number in glibc's `makedev` encoding (the
+/// encoding lvm2 sends); image files get numbers with bit 62 set.
+fn devno(d: u64) -> String {
+    if d & (1 << 62) != 0 {
+        return format!("image#{:x}", d & !(1 << 62));
+    }
+    let major = ((d >> 8) & 0xfff) | ((d >> 32) & !0xfff);
+    let minor = (d & 0xff) | ((d >> 12) & !0xff);
+    format!("{major}:{minor}")
+}
+
+impl std::fmt::Display for VgIdent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VG {} ({})", self.name, self.uuid)
+    }
+}
+
+/// One line for the daemon's log.
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::PvAdded { pvid, devno: d } => write!(f, "PV {pvid} appeared on {}", devno(*d)),
+            Event::PvRemoved { pvid, devno: d } => write!(f, "PV {pvid} gone from {}", devno(*d)),
+            Event::PvDuplicate {
+                pvid,
+                active,
+                duplicates,
+            } => write!(
+                f,
+                "PV {pvid} is duplicated: using {}, not {}",
+                devno(*active),
+                duplicates.iter().map(|d| devno(*d)).collect::<Vec<_>>().join(", ")
+            ),
+            Event::PvActiveDeviceChanged { pvid, from, to } => {
+                write!(f, "PV {pvid} now used on {} instead of {}", devno(*to), devno(*from))
+            }
+            Event::PvAttached { pvid, vg } => write!(f, "PV {pvid} belongs to {vg}"),
+            Event::PvDetached { pvid, vg } => write!(f, "PV {pvid} left {vg}"),
+            Event::PvOrphaned { pvid } => write!(f, "PV {pvid} is an orphan"),
+            Event::PvOutdated {
+                pvid,
+                vg,
+                seqno,
+                cached_seqno,
+            } => write!(
+                f,
+                "PV {pvid} holds old metadata of {vg} (seqno {seqno}, cached {cached_seqno})"
+            ),
+            Event::PvConflict { pvid, vg, seqno } => write!(
+                f,
+                "PV {pvid} holds different metadata of {vg} with the same seqno {seqno}; keeping the cached copy"
+            ),
+            Event::VgAdded { vg, seqno } => write!(f, "{vg} found (seqno {seqno})"),
+            Event::VgRenamed { vg, old_name } => write!(f, "{vg} renamed from {old_name}"),
+            Event::VgChanged { vg, seqno } => write!(f, "{vg} changed (seqno {seqno})"),
+            Event::VgComplete { vg } => write!(f, "{vg} is complete"),
+            Event::VgIncomplete { vg, missing } => {
+                write!(f, "{vg} is incomplete, missing PVs {}", missing.join(", "))
+            }
+            Event::VgRemoved { vg, reason } => write!(f, "{vg} removed ({reason:?})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_name_devices_as_major_minor() {
+        assert_eq!(devno(1792), "7:0");
+        // makedev(259, 300): major above 255 and minor above 255.
+        let d = ((259u64 & 0xfff) << 8) | (300u64 & 0xff) | ((300u64 & !0xff) << 12);
+        assert_eq!(devno(d), "259:300");
+        let e = Event::VgComplete {
+            vg: VgIdent {
+                uuid: "u".into(),
+                name: "vg0".into(),
+            },
+        };
+        assert_eq!(e.to_string(), "VG vg0 (u) is complete");
+    }
+}

@@ -348,5 +348,5 @@ pub fn handle(cache: &mut Cache, msg: Message, pid: i64, now: u64) -> (Reply, Ve
 
 /// One line for the log about an event.
 pub fn describe(e: &Event) -> String {
-    format!("{e:?}")
+    e.to_string()
 }
