@@ -21,6 +21,9 @@ pub struct Shared {
     /// Every event, in order, for whoever listens.
     pub events: broadcast::Sender<Event>,
     started: Instant,
+    /// When STATUS= was last sent: at most once a second, since building
+    /// it walks the whole cache.
+    last_status: Mutex<Option<Instant>>,
 }
 
 impl Default for Shared {
@@ -36,6 +39,7 @@ impl Shared {
             changes: watch::channel(0).0,
             events: broadcast::channel(4096).0,
             started: Instant::now(),
+            last_status: Mutex::new(None),
         }
     }
 
@@ -46,10 +50,15 @@ impl Shared {
 
     /// Apply one request from the client with process id `pid`.
     pub fn apply(&self, msg: Message, pid: i64) -> Reply {
-        let (reply, events) = {
+        let (reply, events, status) = {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            handler::handle(&mut cache, msg, pid, self.now())
+            let (reply, events) = handler::handle(&mut cache, msg, pid, self.now());
+            let status = (!events.is_empty() && self.status_due()).then(|| status_line(&cache));
+            (reply, events, status)
         };
+        if let Some(status) = status {
+            super::systemd::notify(&[sd_notify::NotifyState::Status(&status)]);
+        }
         if !events.is_empty() {
             for e in &events {
                 log::info!("{}", handler::describe(e));
@@ -61,6 +70,15 @@ impl Shared {
         reply
     }
 
+    fn status_due(&self) -> bool {
+        let mut last = self.last_status.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| t.elapsed().as_secs() >= 1);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+
     /// Look at the cache without changing it.
     pub fn with_cache<T>(&self, f: impl FnOnce(&Cache) -> T) -> T {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -70,4 +88,15 @@ impl Shared {
     pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
+}
+
+/// systemd's STATUS= line: what the cache holds now.
+fn status_line(cache: &Cache) -> String {
+    let vgs = cache.vg_list();
+    let complete = vgs.iter().filter(|v| v.complete).count();
+    format!(
+        "{} VGs ({complete} complete), {} PVs",
+        vgs.len(),
+        cache.pv_list().len()
+    )
 }
