@@ -587,6 +587,11 @@ pub fn unmatched_names(kind: ReportKind, input: &ReportInput, opts: &ReportOptio
                             .any(|v| v.devices.values().any(|d| sel.pv(&d.name)))
                 }
                 ReportKind::Vgs => !input.vgs.iter().any(|v| sel.vg(&v.vg.name)),
+                // A bare name is a VG: one without LVs is no error (lvm2
+                // prints an empty report).
+                ReportKind::Lvs | ReportKind::Segs if !n.contains('/') => {
+                    !input.vgs.iter().any(|v| v.vg.name == **n)
+                }
                 ReportKind::Lvs | ReportKind::Segs => !input
                     .vgs
                     .iter()
