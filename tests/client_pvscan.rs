@@ -5,7 +5,7 @@
 
 mod client_fake;
 
-use client_fake::Env;
+use client_fake::{disks, Env};
 use lvmetad::client::lvmetad::TOKEN_INVALID;
 use lvmetad::client::pvmeta::{devno_of_path, makedev, pv_meta};
 use lvmetad::device::scan::{scan_device, DevScan};
@@ -13,38 +13,6 @@ use lvmetad::protocol::{get_int, Request, TOKEN_UPDATE_IN_PROGRESS};
 
 const UIP: &str = TOKEN_UPDATE_IN_PROGRESS;
 
-/// d0, d1: vg0 with an LV; d2: orphan PV; d3: no label. Made with the
-/// daemon disabled.
-fn disks() -> Env {
-    let env = Env::new(4, 16);
-    env.ok_without_daemon(&[
-        "pvcreate",
-        &env.img(0),
-        &env.img(1),
-        &env.img(2),
-        "--devices",
-        &env.all(),
-    ]);
-    env.ok_without_daemon(&[
-        "vgcreate",
-        "vg0",
-        &env.img(0),
-        &env.img(1),
-        "--devices",
-        &env.all(),
-    ]);
-    env.ok_without_daemon(&[
-        "lvcreate",
-        "-n",
-        "lv",
-        "-L",
-        "8m",
-        "vg0",
-        "--devices",
-        &env.all(),
-    ]);
-    env
-}
 
 fn pv_founds(fake: &client_fake::Fake) -> Vec<Request> {
     fake.messages()

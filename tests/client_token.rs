@@ -8,44 +8,13 @@ mod client_fake;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use client_fake::{Env, Fake};
+use client_fake::{disks, Env, Fake};
 use lvmetad::client::{ClientError, Connection, Lvmetad};
 use lvmetad::device::scan::scan_devices;
 use lvmetad::protocol::{get_int, Request, TOKEN_UPDATE_IN_PROGRESS};
 
 const UIP: &str = TOKEN_UPDATE_IN_PROGRESS;
 
-/// d0, d1: PVs of vg0 (d0 holds metadata); d2: orphan PV; d3: no label.
-fn disks() -> Env {
-    let env = Env::new(4, 16);
-    env.ok_without_daemon(&[
-        "pvcreate",
-        &env.img(0),
-        &env.img(1),
-        &env.img(2),
-        "--devices",
-        &env.all(),
-    ]);
-    env.ok_without_daemon(&[
-        "vgcreate",
-        "vg0",
-        &env.img(0),
-        &env.img(1),
-        "--devices",
-        &env.all(),
-    ]);
-    env.ok_without_daemon(&[
-        "lvcreate",
-        "-n",
-        "lv",
-        "-L",
-        "8m",
-        "vg0",
-        "--devices",
-        &env.all(),
-    ]);
-    env
-}
 
 fn session(env: &Env, fake: &Fake, update_wait: Duration) -> Lvmetad {
     let conn = Connection::connect(&fake.path, Duration::from_secs(5)).unwrap();
