@@ -15,6 +15,7 @@ pub mod report;
 pub mod units;
 pub mod uuid;
 
+pub mod activate;
 pub mod alloc;
 pub mod cache;
 pub mod cli;
