@@ -157,3 +157,68 @@ fn every_write_boundary_leaves_old_or_new() {
     // the text, precommit and commit rounds over 3 areas: at least 9 writes.
     assert!(n >= 8, "only {n} write boundaries were tested");
 }
+
+/// One disk vanishes in the middle of a commit (every later write to it
+/// fails): the error names that disk, the VG still reads as old or new, and
+/// once the disk is back the next write brings every area up to date.
+#[test]
+fn a_disk_vanishing_mid_commit_is_named_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let imgs = setup(dir.path());
+    let pristine: Vec<Vec<u8>> = imgs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let old = seqno_read_by_us(&imgs);
+    for k in 0..4 {
+        for (p, data) in imgs.iter().zip(&pristine) {
+            std::fs::write(p, data).unwrap();
+        }
+        let scan = scan_devices(&imgs);
+        let mut vg = scan.vgs[0].vg.clone();
+        vg.lvs[0].name = format!("renamed{k}");
+        vg.seqno += 1;
+        let text = vg_to_text(&vg, &TextHeader::new("vanish test", 0), TextStyle::Disk);
+        let plenty = Cell::new(usize::MAX);
+        let vanishing = Cell::new(k);
+        let mut devs: Vec<PowerCut> = imgs
+            .iter()
+            .zip([&plenty, &vanishing])
+            .map(|(p, b)| PowerCut {
+                inner: Device::open(p, true).unwrap(),
+                budget: b,
+            })
+            .collect();
+        let mdas: Vec<_> = imgs
+            .iter()
+            .map(|p| match &scan.devices[scan.device_index(p).unwrap()].1 {
+                DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
+                _ => panic!(),
+            })
+            .collect();
+        let mut writes: Vec<PvWrite> = devs
+            .iter_mut()
+            .zip(mdas)
+            .map(|(d, mdas)| PvWrite {
+                dev: d as &mut dyn BlockIo,
+                mdas,
+                in_use: true,
+                new_label: None,
+            })
+            .collect();
+        let err = write_vg("vgcrash", &mut writes, &text).unwrap_err().to_string();
+        drop(writes);
+        drop(devs);
+        assert!(err.contains(&imgs[1].display().to_string()), "{err}");
+        let seen = seqno_read_by_us(&imgs);
+        assert!(seen == old || seen == old + 1, "k={k}: seqno {seen}");
+        // The disk is back: one more write through the CLI repairs it.
+        let list = format!("{},{}", imgs[0].display(), imgs[1].display());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lvm"))
+            .args(["lvcreate", "-n", "after", "-L", "4m", "vgcrash", "--devices", &list])
+            .env("LVM_SYSTEM_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let scan = scan_devices(&imgs);
+        assert!(scan.warnings.is_empty(), "k={k}: {:?}", scan.warnings);
+        assert_eq!(scan.vgs[0].vg.seqno, seen + 1);
+    }
+}
