@@ -11,6 +11,7 @@ pub mod device;
 pub mod format;
 pub mod model;
 pub mod protocol;
+pub mod raid;
 pub mod report;
 pub mod units;
 pub mod uuid;

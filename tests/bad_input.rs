@@ -170,7 +170,8 @@ fn unknown_names_and_bad_arguments() {
     d.refused(&["lvcreate", "-n", "x", "-L", "4m", "nosuch"], "Volume group \"nosuch\" not found");
     let o = d.refused(&["lvcreate", "-n", "x", "-L", "abc", "vgu"], "Invalid size");
     assert_eq!(o.code, 3);
-    d.refused(&["lvcreate", "-n", "x", "-l", "200%VG", "vgu"], "extents");
+    // lvm2 takes -l 200%VG as "all the free space"; a malformed count is refused.
+    d.refused(&["lvcreate", "-n", "x", "-l", "2x%VG", "vgu"], "extents");
     d.refused(&["lvcreate", "-n", "x", "-L", "4m", "--type", "bogus", "vgu"], "bogus");
     d.refused(&["lvcreate", "-n", "x", "-L", "4m", "-i", "2", "-I", "3k", "vgu"], "stripe size");
     d.refused(&["vgcreate", "-s", "3m", "vgv", &d.p(0)], "extent size");

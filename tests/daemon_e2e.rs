@@ -52,6 +52,9 @@ impl Env {
 
     fn start_daemon(&mut self) {
         let child = Command::new(env!("CARGO_BIN_EXE_lvmetad"))
+            // Never reach the host's bus or systemd from a test.
+            .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .env("LVMETAD_SYSTEMD_PRIVATE", "/nonexistent/systemd-private")
             .arg("--socket")
             .arg(&self.socket)
             .stderr(Stdio::null())

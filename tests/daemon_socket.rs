@@ -23,6 +23,9 @@ impl Daemon {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("lvmetad.socket");
         let child = Command::new(env!("CARGO_BIN_EXE_lvmetad"))
+            // Never reach the host's bus or systemd from a test.
+            .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .env("LVMETAD_SYSTEMD_PRIVATE", "/nonexistent/systemd-private")
             .arg("--socket")
             .arg(&socket)
             .args(extra)
@@ -250,6 +253,8 @@ fn socket_activation_hands_over_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("act.socket");
     let mut child = Command::new("systemd-socket-activate")
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("LVMETAD_SYSTEMD_PRIVATE", "/nonexistent/systemd-private")
         .arg("-l")
         .arg(&socket)
         .arg(env!("CARGO_BIN_EXE_lvmetad"))

@@ -20,6 +20,9 @@ use thiserror::Error;
 
 use crate::model::{Segment, Vg};
 
+pub mod raid;
+pub use raid::{allocate_raid, RaidAllocation, RaidRequest};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
     #[default]
@@ -71,6 +74,11 @@ pub enum AllocError {
          needed on each of {areas} PVs"
     )]
     NotContiguous { areas: usize, per_area: u64 },
+    #[error(
+        "Insufficient suitable allocatable extents: {more} more required \
+         ({images} parallel areas on distinct PVs)"
+    )]
+    Insufficient { more: u64, images: usize },
     #[error("Physical volume {0} is not in the volume group")]
     UnknownPv(String),
     #[error("PE range {first}-{last} is beyond the end of {pv} ({pe_count} extents)")]
@@ -188,7 +196,7 @@ fn clip(free: &[FreeArea], ranges: &[(u64, u64)]) -> Vec<FreeArea> {
 }
 
 /// The free areas the request may use, per candidate PV, in candidate order.
-fn usable(
+pub(crate) fn usable(
     vg: &Vg,
     candidates: Option<&[Candidate]>,
 ) -> Result<Vec<(String, Vec<FreeArea>)>, AllocError> {

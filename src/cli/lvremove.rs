@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::context::Ctx;
 use super::vgwrite::VgForWrite;
 use super::CmdError;
+use crate::model::SegType;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -36,31 +37,57 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         let mut w = VgForWrite::open(ctx, &vg_name)?;
         let names: Vec<String> = match lvs {
             Some(l) => l,
-            None => w
-                .vg
-                .lvs
-                .iter()
-                .filter(|l| l.status.iter().any(|s| s == "VISIBLE"))
-                .map(|l| l.name.clone())
-                .collect(),
+            None => {
+                w.vg.lvs
+                    .iter()
+                    .filter(|l| l.status.iter().any(|s| s == "VISIBLE"))
+                    .map(|l| l.name.clone())
+                    .collect()
+            }
         };
         for name in &names {
             let lv = w.vg.lvs.iter().find(|l| &l.name == name).ok_or_else(|| {
-                CmdError::failed(format!("Failed to find logical volume \"{vg_name}/{name}\""))
+                CmdError::failed(format!(
+                    "Failed to find logical volume \"{vg_name}/{name}\""
+                ))
             })?;
-            if !lv.status.iter().any(|s| s == "VISIBLE") {
+            if !lv.is_visible() {
                 return Err(CmdError::failed(format!(
                     "Can't remove logical volume {vg_name}/{name}: it is a hidden sub-LV of another LV; remove that LV instead."
                 )));
             }
-            if lv.segments.iter().any(|s| !matches!(s.segtype, crate::model::SegType::Striped)) {
+            // Linear, striped and RAID LVs (with their sub-LVs) only.
+            let mut tree = crate::raid::sub_lvs(&w.vg, name);
+            tree.push(name.clone());
+            for part in &tree {
+                let Some(l) = w.vg.lv(part) else { continue };
+                if let Some(s) = l
+                    .segments
+                    .iter()
+                    .find(|s| !matches!(s.segtype, SegType::Striped | SegType::Raid(_)))
+                {
+                    return Err(CmdError::failed(format!(
+                        "Can't remove logical volume {vg_name}/{name}: segment type {} is not handled by this version of lvm.",
+                        s.segtype.name()
+                    )));
+                }
+            }
+            // Nothing else may be built on it.
+            let users: Vec<String> =
+                w.vg.users_of(name)
+                    .into_iter()
+                    .map(|(l, _)| l.name.clone())
+                    .filter(|u| !names.contains(u))
+                    .collect();
+            if let Some(u) = users.first() {
                 return Err(CmdError::failed(format!(
-                    "Can't remove logical volume {vg_name}/{name}: segment type {} is not handled by this version of lvm.",
-                    lv.segments[0].segtype.name()
+                    "Can't remove logical volume {vg_name}/{name} used by {u}."
                 )));
             }
         }
-        w.vg.lvs.retain(|l| !names.contains(&l.name));
+        for name in &names {
+            w.vg = crate::raid::remove(&w.vg, name).map_err(|e| CmdError::failed(e.to_string()))?;
+        }
         w.commit(ctx)?;
         for name in &names {
             ctx.say(format!("Logical volume \"{name}\" successfully removed."));

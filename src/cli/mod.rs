@@ -16,6 +16,8 @@ pub mod error;
 
 mod lvcreate;
 mod lvextend;
+mod lvreduce;
+mod lvrename;
 mod lvremove;
 mod pvck;
 mod pvcreate;
@@ -28,6 +30,7 @@ mod vgcreate;
 mod vgextend;
 mod vgreduce;
 mod vgremove;
+mod vgwait;
 mod lvops;
 mod vgwrite;
 
@@ -80,6 +83,8 @@ pub enum Command {
     Vgs(reports::VgsArgs),
     /// Check the consistency of volume group(s)
     Vgck(vgck::Args),
+    /// Wait until a volume group is complete (every PV present)
+    Vgwait(vgwait::Args),
     /// Backup volume group configuration(s)
     Vgcfgbackup(vgcfgbackup::Args),
     /// Create a logical volume
@@ -88,6 +93,10 @@ pub enum Command {
     Lvremove(lvremove::Args),
     /// Add space to a logical volume
     Lvextend(lvextend::Args),
+    /// Reduce the size of a logical volume
+    Lvreduce(lvreduce::Args),
+    /// Rename a logical volume
+    Lvrename(lvrename::Args),
     /// Display information about logical volumes
     Lvs(reports::LvsArgs),
 }
@@ -166,10 +175,13 @@ fn run(ctx: &mut Ctx, cmd: Command) -> Result<(), CmdError> {
         Command::Vgremove(a) => vgremove::run(ctx, a),
         Command::Vgs(a) => reports::vgs(ctx, a),
         Command::Vgck(a) => vgck::run(ctx, a),
+        Command::Vgwait(a) => vgwait::run(ctx, a),
         Command::Vgcfgbackup(a) => vgcfgbackup::run(ctx, a),
         Command::Lvcreate(a) => lvcreate::run(ctx, a),
         Command::Lvremove(a) => lvremove::run(ctx, a),
         Command::Lvextend(a) => lvextend::run(ctx, a),
+        Command::Lvreduce(a) => lvreduce::run(ctx, a),
+        Command::Lvrename(a) => lvrename::run(ctx, a),
         Command::Lvs(a) => reports::lvs(ctx, a),
     }
 }

@@ -9,7 +9,9 @@
 //! * [`handler`] — one request applied to the cache, giving the reply;
 //! * [`wait`] — `vg_wait`, the only request that blocks.
 
+pub mod activation;
 pub mod connection;
+pub mod dbus;
 pub mod handler;
 pub mod shared;
 pub mod systemd;
@@ -43,6 +45,16 @@ pub struct Args {
     /// Largest request accepted, in bytes
     #[arg(long = "max-message", value_name = "BYTES", default_value_t = crate::protocol::frame::MAX_FRAME)]
     pub max_message: usize,
+}
+
+/// lvm.conf `lvmetad/degraded_activation_timeout` in seconds (default
+/// 30): how long a VG may stay incomplete after its first PV appeared
+/// before a degraded activation is tried. 0 disables the fallback.
+pub fn degraded_timeout() -> Option<std::time::Duration> {
+    let secs = crate::config::Config::load(&crate::config::system_config_path(), &[])
+        .map(|c| c.int("lvmetad/degraded_activation_timeout", 30))
+        .unwrap_or(30);
+    (secs > 0).then(|| std::time::Duration::from_secs(secs as u64))
 }
 
 impl Args {
@@ -113,6 +125,9 @@ pub fn run(
         listener.set_nonblocking(true).map_err(DaemonError::Socket)?;
         let listener = tokio::net::UnixListener::from_std(listener).map_err(DaemonError::Socket)?;
         let shared = Arc::new(Shared::new());
+        // The D-Bus service and auto-activation (retries the bus in the
+        // background; the socket is served regardless).
+        tokio::spawn(dbus::serve(shared.clone(), degraded_timeout()));
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CLIENTS));
         let where_ = match &origin {
             Origin::Activated => "socket-activated".to_string(),
