@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use lvmetad::model::{parse_vg_text, vg_to_text, Area, Lv, Pv, SegType, Segment, TextHeader, TextStyle, Vg};
+use lvmetad::model::{
+    parse_vg_text, vg_to_text, Area, Lv, Pv, SegType, Segment, TextHeader, TextStyle, Vg,
+};
 
 fn big_vg(lvs: usize) -> Vg {
     let pvs: Vec<Pv> = (0..16)
@@ -30,7 +32,11 @@ fn big_vg(lvs: usize) -> Vg {
                 id: lvmetad::uuid::format(&lvmetad::uuid::generate()),
                 status: vec!["READ".into(), "WRITE".into(), "VISIBLE".into()],
                 flags: vec![],
-                tags: if i % 5 == 0 { vec![format!("tag{i}")] } else { vec![] },
+                tags: if i % 5 == 0 {
+                    vec![format!("tag{i}")]
+                } else {
+                    vec![]
+                },
                 creation_time: Some(1_700_000_000 + i as i64),
                 creation_host: Some("bench".into()),
                 allocation_policy: None,
@@ -98,6 +104,12 @@ fn main() {
         assert_eq!(out.len(), text.len());
     }
     println!("metadata of a VG with 2,000 LVs: {:.2} MB of text", mb);
-    println!("parse: median {:.1} MB/s over {rounds} rounds", median(parse));
-    println!("print: median {:.1} MB/s over {rounds} rounds", median(print));
+    println!(
+        "parse: median {:.1} MB/s over {rounds} rounds",
+        median(parse)
+    );
+    println!(
+        "print: median {:.1} MB/s over {rounds} rounds",
+        median(print)
+    );
 }

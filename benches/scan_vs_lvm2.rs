@@ -28,7 +28,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn time(cmd: &mut Command) -> f64 {
     let t = Instant::now();
     let out = cmd.output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     t.elapsed().as_secs_f64() * 1000.0
 }
 
@@ -41,9 +45,18 @@ fn main() {
     let mut loops = Loops(Vec::new(), tempfile::tempdir().unwrap());
     for i in 0..N {
         let img: PathBuf = dir.path().join(format!("d{i}.img"));
-        std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
-        let out = Command::new("losetup").args(["-f", "--show"]).arg(&img).output().unwrap();
-        loops.0.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        std::fs::File::create(&img)
+            .unwrap()
+            .set_len(16 << 20)
+            .unwrap();
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&img)
+            .output()
+            .unwrap();
+        loops
+            .0
+            .push(String::from_utf8_lossy(&out.stdout).trim().to_string());
     }
     let devs = loops.0.join(",");
     let lvm2 = |args: &[&str]| {
@@ -59,13 +72,16 @@ fn main() {
     assert!(lvm2(&args).status().unwrap().success());
     for i in 0..32 {
         let name = format!("lv{i}");
-        lvm2(&["lvcreate", "-y", "-n", &name, "-l", "2", "vgbench"]).output().unwrap();
+        lvm2(&["lvcreate", "-y", "-n", &name, "-l", "2", "vgbench"])
+            .output()
+            .unwrap();
     }
     let etc = loops.1.path().to_path_buf();
     std::fs::write(etc.join("lvm.conf"), "global { activation = 0 }\n").unwrap();
     let ours = || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_lvm"));
-        c.args(["vgs", "--devices", &devs]).env("LVM_SYSTEM_DIR", &etc);
+        c.args(["vgs", "--devices", &devs])
+            .env("LVM_SYSTEM_DIR", &etc);
         c
     };
     let mut a = Vec::new();

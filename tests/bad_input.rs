@@ -18,9 +18,14 @@ struct Disks {
 impl Disks {
     fn new(n: usize, mib: u64) -> Disks {
         let dir = tempfile::tempdir().unwrap();
-        let paths: Vec<PathBuf> = (0..n).map(|i| dir.path().join(format!("d{i}.img"))).collect();
+        let paths: Vec<PathBuf> = (0..n)
+            .map(|i| dir.path().join(format!("d{i}.img")))
+            .collect();
         for p in &paths {
-            std::fs::File::create(p).unwrap().set_len(mib << 20).unwrap();
+            std::fs::File::create(p)
+                .unwrap()
+                .set_len(mib << 20)
+                .unwrap();
         }
         Disks { dir, paths }
     }
@@ -30,7 +35,12 @@ impl Disks {
     }
 
     fn lvm(&self, args: &[&str]) -> Out {
-        let list = self.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",");
+        let list = self
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let out = Command::new(env!("CARGO_BIN_EXE_lvm"))
             .args(args)
             .args(["--devices", &list])
@@ -55,18 +65,33 @@ impl Disks {
     /// every disk byte-for-byte unchanged.
     #[track_caller]
     fn refused(&self, args: &[&str], needle: &str) -> Out {
-        let before: Vec<Vec<u8>> = self.paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        let before: Vec<Vec<u8>> = self
+            .paths
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
         let o = self.lvm(args);
         assert_ne!(o.code, 0, "{args:?} should fail: {}", o.stdout);
-        assert!(o.stderr.contains(needle), "{args:?}: expected \"{needle}\" in:\n{}", o.stderr);
-        let after: Vec<Vec<u8>> = self.paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        assert!(
+            o.stderr.contains(needle),
+            "{args:?}: expected \"{needle}\" in:\n{}",
+            o.stderr
+        );
+        let after: Vec<Vec<u8>> = self
+            .paths
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
         assert!(before == after, "{args:?} changed a disk");
         o
     }
 
     fn patch(&self, i: usize, offset: u64, bytes: &[u8]) {
         use std::os::unix::fs::FileExt;
-        let f = std::fs::OpenOptions::new().write(true).open(&self.paths[i]).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.paths[i])
+            .unwrap();
         f.write_all_at(bytes, offset).unwrap();
     }
 
@@ -109,8 +134,15 @@ fn torn_metadata_is_named_and_never_written_over() {
     let (off, size) = committed_text(&d, 0);
     assert!(size > 100);
     d.patch(0, off + size / 2, b"#torn#");
-    let o = d.refused(&["lvcreate", "-n", "b", "-L", "4m", "vgt"], "cannot be read fully");
-    assert!(o.stderr.contains(&d.p(0)) && o.stderr.contains("checksum"), "{}", o.stderr);
+    let o = d.refused(
+        &["lvcreate", "-n", "b", "-L", "4m", "vgt"],
+        "cannot be read fully",
+    );
+    assert!(
+        o.stderr.contains(&d.p(0)) && o.stderr.contains("checksum"),
+        "{}",
+        o.stderr
+    );
     let o = d.lvm(&["vgck", "vgt"]);
     assert_ne!(o.code, 0);
     assert!(o.stderr.contains("checksum"), "{}", o.stderr);
@@ -134,7 +166,11 @@ fn metadata_that_does_not_parse_is_named() {
     h[0..4].copy_from_slice(&hc.to_le_bytes());
     d.patch(0, 4096, &h);
     let o = d.refused(&["lvcreate", "-n", "x", "-L", "4m", "vgp"], "not found");
-    assert!(o.stderr.contains("cannot parse the metadata"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("cannot parse the metadata"),
+        "{}",
+        o.stderr
+    );
     assert!(o.stderr.contains(&d.p(0)), "{}", o.stderr);
 }
 
@@ -149,7 +185,12 @@ fn a_shrunk_device_is_refused() {
     let d = Disks::new(1, 32);
     d.ok(&["vgcreate", "vgs1", &d.p(0)]);
     d.ok(&["lvcreate", "-n", "a", "-L", "4m", "vgs1"]);
-    std::fs::File::options().write(true).open(&d.paths[0]).unwrap().set_len(16 << 20).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&d.paths[0])
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
     let o = d.refused(&["lvcreate", "-n", "b", "-L", "4m", "vgs1"], "shrunk");
     assert!(o.stderr.contains("pe_count"), "{}", o.stderr);
 }
@@ -160,24 +201,45 @@ fn duplicate_pv_ids_are_reported_and_one_is_used() {
     d.ok(&["vgcreate", "vgd", &d.p(0)]);
     std::fs::copy(&d.paths[0], &d.paths[1]).unwrap();
     let o = d.ok(&["vgck", "vgd"]);
-    assert!(o.stderr.contains("Not using device") && o.stderr.contains(&d.p(1)), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("Not using device") && o.stderr.contains(&d.p(1)),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
 fn unknown_names_and_bad_arguments() {
     let d = Disks::new(1, 16);
     d.ok(&["vgcreate", "vgu", &d.p(0)]);
-    d.refused(&["lvcreate", "-n", "x", "-L", "4m", "nosuch"], "Volume group \"nosuch\" not found");
+    d.refused(
+        &["lvcreate", "-n", "x", "-L", "4m", "nosuch"],
+        "Volume group \"nosuch\" not found",
+    );
     let o = d.refused(&["lvcreate", "-n", "x", "-L", "abc", "vgu"], "Invalid size");
     assert_eq!(o.code, 3);
     // lvm2 takes -l 200%VG as "all the free space"; a malformed count is refused.
     d.refused(&["lvcreate", "-n", "x", "-l", "2x%VG", "vgu"], "extents");
-    d.refused(&["lvcreate", "-n", "x", "-L", "4m", "--type", "bogus", "vgu"], "bogus");
-    d.refused(&["lvcreate", "-n", "x", "-L", "4m", "-i", "2", "-I", "3k", "vgu"], "stripe size");
+    d.refused(
+        &["lvcreate", "-n", "x", "-L", "4m", "--type", "bogus", "vgu"],
+        "bogus",
+    );
+    d.refused(
+        &[
+            "lvcreate", "-n", "x", "-L", "4m", "-i", "2", "-I", "3k", "vgu",
+        ],
+        "stripe size",
+    );
     d.refused(&["vgcreate", "-s", "3m", "vgv", &d.p(0)], "extent size");
-    d.refused(&["pvcreate", "--metadatacopies", "3", &d.p(0)], "metadatacopies");
+    d.refused(
+        &["pvcreate", "--metadatacopies", "3", &d.p(0)],
+        "metadatacopies",
+    );
     d.refused(&["lvextend", "-L", "+4m", "vgu"], "logical volume path");
-    let o = d.refused(&["vgcreate", "vgw", "/nonexistent/disk"], "/nonexistent/disk");
+    let o = d.refused(
+        &["vgcreate", "vgw", "/nonexistent/disk"],
+        "/nonexistent/disk",
+    );
     assert_eq!(o.code, 5);
 }
 
@@ -191,7 +253,11 @@ fn symlink_multicall_works() {
         .env("LVM_SYSTEM_DIR", d.dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("successfully created"));
     let _ = Path::new("unused");
 }

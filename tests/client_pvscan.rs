@@ -13,7 +13,6 @@ use lvmetad::protocol::{get_int, Request, TOKEN_UPDATE_IN_PROGRESS};
 
 const UIP: &str = TOKEN_UPDATE_IN_PROGRESS;
 
-
 fn pv_founds(fake: &client_fake::Fake) -> Vec<Request> {
     fake.messages()
         .into_iter()

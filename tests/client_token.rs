@@ -15,7 +15,6 @@ use lvmetad::protocol::{get_int, Request, TOKEN_UPDATE_IN_PROGRESS};
 
 const UIP: &str = TOKEN_UPDATE_IN_PROGRESS;
 
-
 fn session(env: &Env, fake: &Fake, update_wait: Duration) -> Lvmetad {
     let conn = Connection::connect(&fake.path, Duration::from_secs(5)).unwrap();
     let devices: Vec<PathBuf> = env.images.clone();

@@ -52,7 +52,9 @@ fn seqno_read_by_us(images: &[PathBuf]) -> u64 {
     // Between the commit rounds some areas hold the new copy and some the
     // old: that is reported (and repaired by the next write), nothing else.
     assert!(
-        scan.warnings.iter().all(|w| w.contains("has older metadata")),
+        scan.warnings
+            .iter()
+            .all(|w| w.contains("has older metadata")),
         "{:?}",
         scan.warnings
     );
@@ -71,10 +73,17 @@ fn setup(dir: &Path) -> Vec<PathBuf> {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_lvm"))
             .args(args)
             .args(["--devices", &list])
-            .env("LVM_SYSTEM_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"))
+            .env(
+                "LVM_SYSTEM_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"),
+            )
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let a = imgs[0].display().to_string();
     let b = imgs[1].display().to_string();
@@ -203,7 +212,9 @@ fn a_disk_vanishing_mid_commit_is_named_and_loses_nothing() {
                 new_label: None,
             })
             .collect();
-        let err = write_vg("vgcrash", &mut writes, &text).unwrap_err().to_string();
+        let err = write_vg("vgcrash", &mut writes, &text)
+            .unwrap_err()
+            .to_string();
         drop(writes);
         drop(devs);
         assert!(err.contains(&imgs[1].display().to_string()), "{err}");
@@ -212,11 +223,27 @@ fn a_disk_vanishing_mid_commit_is_named_and_loses_nothing() {
         // The disk is back: one more write through the CLI repairs it.
         let list = format!("{},{}", imgs[0].display(), imgs[1].display());
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_lvm"))
-            .args(["lvcreate", "-n", "after", "-L", "4m", "vgcrash", "--devices", &list])
-            .env("LVM_SYSTEM_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"))
+            .args([
+                "lvcreate",
+                "-n",
+                "after",
+                "-L",
+                "4m",
+                "vgcrash",
+                "--devices",
+                &list,
+            ])
+            .env(
+                "LVM_SYSTEM_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"),
+            )
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let scan = scan_devices(&imgs);
         assert!(scan.warnings.is_empty(), "k={k}: {:?}", scan.warnings);
         assert_eq!(scan.vgs[0].vg.seqno, seen + 1);

@@ -24,8 +24,14 @@ impl Env {
         let devs: Vec<LoopDev> = (0..n).map(|_| LoopDev::new(64 << 20)).collect();
         // Both configs see only our loop devices, so the daemon's full
         // rescan never looks at anything else on the machine.
-        let filter: Vec<String> = devs.iter().map(|d| format!("\"a|^{}$|\"", d.name())).collect();
-        let devices = format!("devices {{ global_filter = [ {}, \"r|.*|\" ] }}\n", filter.join(", "));
+        let filter: Vec<String> = devs
+            .iter()
+            .map(|d| format!("\"a|^{}$|\"", d.name()))
+            .collect();
+        let devices = format!(
+            "devices {{ global_filter = [ {}, \"r|.*|\" ] }}\n",
+            filter.join(", ")
+        );
         let etc_daemon = tempfile::tempdir().unwrap();
         std::fs::write(
             etc_daemon.path().join("lvm.conf"),
@@ -94,7 +100,10 @@ impl Env {
     fn daemon(&self, args: &[&str]) -> String {
         let (code, out, err) = self.run(self.etc_daemon.path(), args);
         assert_eq!(code, 0, "{args:?}\n{out}{err}");
-        assert!(!err.contains("Falling back"), "{args:?} did not reach the daemon: {err}");
+        assert!(
+            !err.contains("Falling back"),
+            "{args:?} did not reach the daemon: {err}"
+        );
         out
     }
 
@@ -109,9 +118,28 @@ impl Env {
     #[track_caller]
     fn same_view(&self) {
         for args in [
-            &["pvs", "-o", "pv_name,vg_name,pv_size,pv_free,pv_uuid", "--units", "b"][..],
-            &["vgs", "-o", "vg_name,vg_uuid,vg_seqno,pv_count,lv_count,vg_free", "--units", "b"][..],
-            &["lvs", "-a", "-o", "lv_name,segtype,devices,lv_size", "--units", "b"][..],
+            &[
+                "pvs",
+                "-o",
+                "pv_name,vg_name,pv_size,pv_free,pv_uuid",
+                "--units",
+                "b",
+            ][..],
+            &[
+                "vgs",
+                "-o",
+                "vg_name,vg_uuid,vg_seqno,pv_count,lv_count,vg_free",
+                "--units",
+                "b",
+            ][..],
+            &[
+                "lvs",
+                "-a",
+                "-o",
+                "lv_name,segtype,devices,lv_size",
+                "--units",
+                "b",
+            ][..],
         ] {
             assert_eq!(self.daemon(args), self.disks(args), "{args:?}");
         }
@@ -148,7 +176,11 @@ fn commands_read_through_the_daemon_and_keep_it_right() {
     // reads the disks under the lock, never the stale cache, and updates
     // the daemon.
     let refs: Vec<&LoopDev> = e.devs.iter().collect();
-    lvm2(&refs, &["lvcreate", "-y", "-n", "theirs", "-L", "4m", "vge"]).ok();
+    lvm2(
+        &refs,
+        &["lvcreate", "-y", "-n", "theirs", "-L", "4m", "vge"],
+    )
+    .ok();
     e.daemon(&["lvextend", "-L", "+4m", "vge/a"]);
     e.same_view();
     let lvs = e.daemon(&["lvs", "--noheadings", "-o", "lv_name"]);
@@ -157,8 +189,16 @@ fn commands_read_through_the_daemon_and_keep_it_right() {
     // A PV going away and coming back, as udev would report it.
     e.daemon(&["pvscan", "--cache", "--remove", &d1]);
     let vgs = e.daemon(&["vgs", "--noheadings", "-o", "vg_name,vg_attr"]);
-    let attr = vgs.split_whitespace().nth(1).unwrap_or_default().to_string();
-    assert_eq!(attr.chars().nth(3), Some('p'), "VG not partial without {d1}: {vgs}");
+    let attr = vgs
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        attr.chars().nth(3),
+        Some('p'),
+        "VG not partial without {d1}: {vgs}"
+    );
     e.daemon(&["pvscan", "--cache", &d1]);
     e.same_view();
 

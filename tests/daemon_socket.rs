@@ -34,7 +34,10 @@ impl Daemon {
             .unwrap();
         let t = Instant::now();
         while UnixStream::connect(&socket).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(10), "daemon did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "daemon did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Daemon {
@@ -147,9 +150,15 @@ const TOKEN: &str = "filter:0";
 /// A fresh daemon has no token: a client rebuilds it as lvm2 2.02's did
 /// (update in progress, clear, report PVs, final token).
 fn rebuild(c: &mut Client) {
-    let r = c.req(Request::TokenUpdate, Some(lvmetad::protocol::TOKEN_UPDATE_IN_PROGRESS));
+    let r = c.req(
+        Request::TokenUpdate,
+        Some(lvmetad::protocol::TOKEN_UPDATE_IN_PROGRESS),
+    );
     assert_eq!(r.response, Response::Ok, "{r:?}");
-    let r = c.req(Request::PvClearAll, Some(lvmetad::protocol::TOKEN_UPDATE_IN_PROGRESS));
+    let r = c.req(
+        Request::PvClearAll,
+        Some(lvmetad::protocol::TOKEN_UPDATE_IN_PROGRESS),
+    );
     assert_eq!(r.response, Response::Ok, "{r:?}");
     let r = c.req(Request::TokenUpdate, Some(TOKEN));
     assert_eq!(r.response, Response::Ok, "{r:?}");
@@ -246,7 +255,11 @@ fn bad_clients_never_block_good_ones() {
 
 #[test]
 fn socket_activation_hands_over_the_socket() {
-    let Ok(status) = Command::new("systemd-socket-activate").arg("--help").stdout(Stdio::null()).status() else {
+    let Ok(status) = Command::new("systemd-socket-activate")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .status()
+    else {
         panic!("systemd-socket-activate is not installed (package systemd)");
     };
     assert!(status.success());

@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const LVS: &str = "lv_name,lv_attr,segtype,stripes,stripe_size,region_size,devices,seg_pe_ranges,lv_size";
+const LVS: &str =
+    "lv_name,lv_attr,segtype,stripes,stripe_size,region_size,devices,seg_pe_ranges,lv_size";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lvm2")
@@ -23,7 +24,10 @@ fn states() -> Vec<(PathBuf, String)> {
         for state in std::fs::read_dir(group.path()).unwrap().flatten() {
             for f in std::fs::read_dir(state.path()).unwrap().flatten() {
                 let name = f.file_name().to_string_lossy().to_string();
-                if let Some(vg) = name.strip_prefix("lvs.").and_then(|n| n.strip_suffix(".json")) {
+                if let Some(vg) = name
+                    .strip_prefix("lvs.")
+                    .and_then(|n| n.strip_suffix(".json"))
+                {
                     out.push((state.path(), vg.to_string()));
                 }
             }
@@ -70,7 +74,11 @@ fn unpack(state: &Path) -> Disks {
 
 impl Disks {
     fn lvm(&self, args: &[&str]) -> String {
-        let list: Vec<String> = self.images.iter().map(|(p, _)| p.display().to_string()).collect();
+        let list: Vec<String> = self
+            .images
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
         let out = Command::new(env!("CARGO_BIN_EXE_lvm"))
             .args(args)
             .args(["--devices", &list.join(",")])
@@ -119,15 +127,27 @@ fn every_fixture_state_reports_like_lvm2() {
     assert!(states.len() >= 30, "fixtures missing: {}", states.len());
     for (state, vg) in states {
         let disks = unpack(&state);
-        let want: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(state.join(format!("lvs.{vg}.json"))).unwrap())
-                .unwrap();
-        let got = disks.lvm(&["lvs", "-a", "-o", LVS, "--units", "b", "--reportformat", "json", &vg]);
+        let want: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(state.join(format!("lvs.{vg}.json"))).unwrap(),
+        )
+        .unwrap();
+        let got = disks.lvm(&[
+            "lvs",
+            "-a",
+            "-o",
+            LVS,
+            "--units",
+            "b",
+            "--reportformat",
+            "json",
+            &vg,
+        ]);
         let got: serde_json::Value = serde_json::from_str(&got).unwrap();
         assert_eq!(normalise(got), normalise(want), "{}", state.display());
 
         let pvs_file = state.join("pvs.json");
-        let want: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(pvs_file).unwrap()).unwrap();
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(pvs_file).unwrap()).unwrap();
         let got = disks.lvm(&[
             "pvs",
             "-o+pv_uuid,pe_start,pv_mda_count,pv_mda_size",
@@ -176,11 +196,21 @@ fn backups_equal_lvm2s_and_a_rewrite_loses_nothing() {
         let after = std::fs::read_to_string(&out).unwrap();
         let seqno = |t: &str| {
             t.lines()
-                .find_map(|l| l.trim().strip_prefix("seqno = ").map(|s| s.parse::<u64>().unwrap()))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("seqno = ")
+                        .map(|s| s.parse::<u64>().unwrap())
+                })
                 .unwrap()
         };
         assert_eq!(seqno(&after), seqno(&theirs) + 2);
-        let strip = |t: &str| body(t).lines().filter(|l| !l.trim().starts_with("seqno =")).collect::<Vec<_>>().join("\n");
+        let strip = |t: &str| {
+            body(t)
+                .lines()
+                .filter(|l| !l.trim().starts_with("seqno ="))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         assert_eq!(strip(&after), strip(&theirs), "{}", state.display());
     }
 }

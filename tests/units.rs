@@ -16,7 +16,11 @@ fn staged_units(dir: &Path) {
         service.replace("/usr/sbin/lvmetad", env!("CARGO_BIN_EXE_lvmetad")),
     )
     .unwrap();
-    std::fs::copy(repo().join("units/lvmetad.socket"), dir.join("lvmetad.socket")).unwrap();
+    std::fs::copy(
+        repo().join("units/lvmetad.socket"),
+        dir.join("lvmetad.socket"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -81,9 +85,15 @@ fn udev_rule_runs_pvscan_for_pvs_only() {
     }
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("pv.img");
-    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
     let blank = dir.path().join("blank.img");
-    std::fs::File::create(&blank).unwrap().set_len(16 << 20).unwrap();
+    std::fs::File::create(&blank)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
     let st = Command::new(env!("CARGO_BIN_EXE_lvm"))
         .args(["pvcreate", "--devices"])
         .arg(&img)
@@ -93,7 +103,11 @@ fn udev_rule_runs_pvscan_for_pvs_only() {
         .unwrap();
     assert!(st.success());
     let attach = |p: &Path| {
-        let o = Command::new("losetup").args(["-f", "--show"]).arg(p).output().unwrap();
+        let o = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(p)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
     let (pv, other) = (attach(&img), attach(&blank));
@@ -102,7 +116,11 @@ fn udev_rule_runs_pvscan_for_pvs_only() {
     std::fs::create_dir_all(rules.parent().unwrap()).unwrap();
     std::fs::copy(repo().join("rules.d/69-lvmetad.rules"), rules).unwrap();
     let test = |dev: &str, action: &str| {
-        let name = Path::new(dev).file_name().unwrap().to_string_lossy().to_string();
+        let name = Path::new(dev)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         let o = Command::new("udevadm")
             .args(["test", &format!("--action={action}")])
             .arg(format!("/sys/class/block/{name}"))

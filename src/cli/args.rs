@@ -135,9 +135,8 @@ pub fn validate_lv_name(name: &str) -> Result<(), CmdError> {
         )));
     }
     const RESERVED: &[&str] = &[
-        "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_imeta", "_iorig", "_mimage",
-        "_mlog", "_pmspare", "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin",
-        "_wcorig",
+        "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_imeta", "_iorig", "_mimage", "_mlog",
+        "_pmspare", "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig",
     ];
     if let Some(r) = RESERVED.iter().find(|r| name.contains(*r)) {
         return Err(CmdError::usage(format!(
@@ -180,7 +179,10 @@ mod tests {
     #[test]
     fn extents_with_percentages() {
         let e = parse_extents("100%FREE").unwrap();
-        assert_eq!((e.count, e.percent, e.sign), (100, Some(Percent::Free), None));
+        assert_eq!(
+            (e.count, e.percent, e.sign),
+            (100, Some(Percent::Free), None)
+        );
         assert_eq!(parse_extents("+10").unwrap().sign, Some('+'));
         assert_eq!(parse_extents("50%vg").unwrap().percent, Some(Percent::Vg));
         assert!(parse_extents("101%VG").is_err());

@@ -34,7 +34,11 @@ pub fn size_and_extents(vg: &Vg, extents: u64) -> String {
 
 /// Striped segments from the allocator's chunks (chunk i of every area
 /// forms segment i), starting at logical extent `le`.
-pub fn striped_segments(chunks: &[Vec<Chunk>], mut le: u64, stripe_size: Option<u64>) -> Vec<Segment> {
+pub fn striped_segments(
+    chunks: &[Vec<Chunk>],
+    mut le: u64,
+    stripe_size: Option<u64>,
+) -> Vec<Segment> {
     let n = chunks.len() as u64;
     let mut segs = Vec::new();
     for i in 0..chunks[0].len() {
@@ -103,7 +107,8 @@ pub fn candidates(w: &VgForWrite, pvs: &[PvArg]) -> Result<Option<Vec<Candidate>
             .members
             .iter()
             .find(|m| {
-                m.pv.path == a.path || std::fs::canonicalize(&m.pv.path).ok().as_ref() == Some(&canon)
+                m.pv.path == a.path
+                    || std::fs::canonicalize(&m.pv.path).ok().as_ref() == Some(&canon)
             })
             .ok_or_else(|| {
                 CmdError::failed(format!(
@@ -127,7 +132,11 @@ pub fn zero_start(w: &VgForWrite, seg: &Segment) -> Result<(), CmdError> {
     let Some(Area::Pv { pv, pe }) = seg.areas.first() else {
         return Ok(());
     };
-    let entry = w.vg.pvs.iter().find(|p| &p.key == pv).expect("segment PV in VG");
+    let entry =
+        w.vg.pvs
+            .iter()
+            .find(|p| &p.key == pv)
+            .expect("segment PV in VG");
     let path = w.path_of(pv).expect("PV of the VG has a device");
     let extent = w.vg.extent_size * 512;
     let first_area = seg.extent_count / seg.areas.len().max(1) as u64 * extent;
@@ -148,7 +157,12 @@ pub fn hostname() -> String {
     if unsafe { libc::uname(&mut uts) } != 0 {
         return "localhost".into();
     }
-    let raw = uts.nodename.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect::<Vec<_>>();
+    let raw = uts
+        .nodename
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect::<Vec<_>>();
     String::from_utf8_lossy(&raw).into_owned()
 }
 

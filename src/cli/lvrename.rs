@@ -31,9 +31,11 @@ fn names(args: &Args) -> Result<(String, String, String), CmdError> {
                 )
             })?;
             let new = match new.split_once('/') {
-                Some((vg2, _)) if vg2 != vg => return Err(CmdError::usage(format!(
+                Some((vg2, _)) if vg2 != vg => {
+                    return Err(CmdError::usage(format!(
                     "Logical volume names must have the same volume group (\"{vg}\" or \"{vg2}\")."
-                ))),
+                )))
+                }
                 Some((_, new)) => new.to_string(),
                 None => new.to_string(),
             };

@@ -16,9 +16,10 @@ pub mod error;
 
 mod lvcreate;
 mod lvextend;
+mod lvops;
 mod lvreduce;
-mod lvrename;
 mod lvremove;
+mod lvrename;
 mod pvck;
 mod pvcreate;
 mod pvremove;
@@ -31,7 +32,6 @@ mod vgextend;
 mod vgreduce;
 mod vgremove;
 mod vgwait;
-mod lvops;
 mod vgwrite;
 
 pub use error::CmdError;
@@ -129,11 +129,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     let matches = match Cli::command().try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => {
-            let code = if e.use_stderr() {
-                EINVALID_CMD_LINE
-            } else {
-                0
-            };
+            let code = if e.use_stderr() { EINVALID_CMD_LINE } else { 0 };
             let _ = e.print();
             return code;
         }

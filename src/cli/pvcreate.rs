@@ -15,7 +15,11 @@ use crate::units::parse_size_kb;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct PvOpts {
     /// Number of metadata areas on each PV: 0, 1 or 2 (the second at the end)
-    #[arg(long = "metadatacopies", alias = "pvmetadatacopies", value_name = "0|1|2")]
+    #[arg(
+        long = "metadatacopies",
+        alias = "pvmetadatacopies",
+        value_name = "0|1|2"
+    )]
     pub metadatacopies: Option<u32>,
     /// Size of each metadata area (default: so that data starts at 1 MiB)
     #[arg(long = "metadatasize", alias = "pvmetadatasize", value_name = "SIZE")]
@@ -78,8 +82,10 @@ impl PvOpts {
         }
         o.metadata_size = size_opt("metadatasize", &self.metadatasize)?;
         o.data_alignment = size_opt("dataalignment", &self.dataalignment)?;
-        o.data_alignment_offset = size_opt("dataalignmentoffset", &self.dataalignmentoffset)?.unwrap_or(0);
-        o.bootloader_area_size = size_opt("bootloaderareasize", &self.bootloaderareasize)?.unwrap_or(0);
+        o.data_alignment_offset =
+            size_opt("dataalignmentoffset", &self.dataalignmentoffset)?.unwrap_or(0);
+        o.bootloader_area_size =
+            size_opt("bootloaderareasize", &self.bootloaderareasize)?.unwrap_or(0);
         if let Some(s) = self.labelsector {
             o.label_sector = s;
         }
@@ -178,7 +184,11 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         match z.as_str() {
             "y" => {}
             "n" => {}
-            _ => return Err(CmdError::usage(format!("Invalid --zero \"{z}\": use y or n."))),
+            _ => {
+                return Err(CmdError::usage(format!(
+                    "Invalid --zero \"{z}\": use y or n."
+                )))
+            }
         }
     }
     let mut opts = opts;

@@ -88,7 +88,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
 }
 
 /// For a damaged label we still wipe every sector that says LABELONE.
-fn find_any_label_sector(path: &std::path::Path) -> Result<crate::format::label::PvLabel, CmdError> {
+fn find_any_label_sector(
+    path: &std::path::Path,
+) -> Result<crate::format::label::PvLabel, CmdError> {
     let dev = Device::open(path, false)?;
     let first = dev.read_at(0, 2048)?;
     let sector = (0..4u64)

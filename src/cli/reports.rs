@@ -18,10 +18,20 @@ use crate::report::{
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {
     /// Columns: a,b,c replaces the defaults, +a,b appends, -a removes
-    #[arg(short = 'o', long = "options", value_name = "FIELDS", allow_hyphen_values = true)]
+    #[arg(
+        short = 'o',
+        long = "options",
+        value_name = "FIELDS",
+        allow_hyphen_values = true
+    )]
     pub options: Vec<String>,
     /// Sort keys (prefix - for descending)
-    #[arg(short = 'O', long = "sort", value_name = "FIELDS", allow_hyphen_values = true)]
+    #[arg(
+        short = 'O',
+        long = "sort",
+        value_name = "FIELDS",
+        allow_hyphen_values = true
+    )]
     pub sort: Vec<String>,
     /// Units for sizes: hHbBsSkKmMgGtTpPeE, optionally prefixed by r (rounding) or a number
     #[arg(long = "units", value_name = "UNITS")]
@@ -123,8 +133,18 @@ pub fn pv_device(pv: &PvScan) -> PvDevice {
         mda_free: free,
         ext_version: pv.label.ext.as_ref().map_or(0, |e| e.version),
         in_use: pv.label.is_used(),
-        ba_start: pv.label.ext.as_ref().and_then(|e| e.bootloader_areas.first()).map_or(0, |b| b.offset),
-        ba_size: pv.label.ext.as_ref().and_then(|e| e.bootloader_areas.first()).map_or(0, |b| b.size),
+        ba_start: pv
+            .label
+            .ext
+            .as_ref()
+            .and_then(|e| e.bootloader_areas.first())
+            .map_or(0, |b| b.offset),
+        ba_size: pv
+            .label
+            .ext
+            .as_ref()
+            .and_then(|e| e.bootloader_areas.first())
+            .map_or(0, |b| b.size),
         major,
         minor,
     }
@@ -167,7 +187,11 @@ pub fn report_input(scan: &Scan, activation: bool) -> ReportInput {
             view
         })
         .collect();
-    let orphans = scan.orphans.iter().map(|&i| pv_device(scan.pv(i))).collect();
+    let orphans = scan
+        .orphans
+        .iter()
+        .map(|&i| pv_device(scan.pv(i)))
+        .collect();
     ReportInput {
         vgs,
         orphans,
@@ -175,7 +199,12 @@ pub fn report_input(scan: &Scan, activation: bool) -> ReportInput {
     }
 }
 
-fn options(ctx: &Ctx, a: &ReportArgs, all: bool, names: &[String]) -> Result<ReportOptions, CmdError> {
+fn options(
+    ctx: &Ctx,
+    a: &ReportArgs,
+    all: bool,
+    names: &[String],
+) -> Result<ReportOptions, CmdError> {
     let mut o = ReportOptions {
         fields: a.options.clone(),
         sort: a.sort.clone(),
@@ -197,7 +226,8 @@ fn options(ctx: &Ctx, a: &ReportArgs, all: bool, names: &[String]) -> Result<Rep
         .clone()
         .or_else(|| ctx.config.str("global/units").map(str::to_string));
     if let Some(u) = units {
-        o.units = Units::parse(&u).map_err(|e| CmdError::usage(format!("Invalid --units \"{u}\": {e}")))?;
+        o.units = Units::parse(&u)
+            .map_err(|e| CmdError::usage(format!("Invalid --units \"{u}\": {e}")))?;
     }
     let fmt = a
         .reportformat

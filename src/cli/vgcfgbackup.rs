@@ -43,7 +43,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
             .vg(&name)
             .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
         if !found.missing_pvs().is_empty() {
-            ctx.warn(format!("VG {name} is missing PVs; backing up the metadata as found."));
+            ctx.warn(format!(
+                "VG {name} is missing PVs; backing up the metadata as found."
+            ));
         }
         let path = match &args.file {
             Some(f) => PathBuf::from(f.to_string_lossy().replace("%s", &name)),
@@ -56,7 +58,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         let tmp = path.with_extension("tmp-lvmetad");
         std::fs::write(&tmp, &text)
             .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| CmdError::failed(format!("Cannot write backup {}: {e}", path.display())))?;
+            .map_err(|e| {
+                CmdError::failed(format!("Cannot write backup {}: {e}", path.display()))
+            })?;
         ctx.say(format!("Volume group \"{name}\" successfully backed up."));
     }
     Ok(())

@@ -26,7 +26,13 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
             continue;
         };
         for k in found.missing_pvs() {
-            let id = found.vg.pvs.iter().find(|p| p.key == k).map(|p| p.id.clone()).unwrap_or_default();
+            let id = found
+                .vg
+                .pvs
+                .iter()
+                .find(|p| p.key == k)
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
             problems.push(format!("VG {name}: PV {id} ({k}) is missing."));
         }
         for p in &found.outdated {

@@ -164,7 +164,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     };
     if let Some(a) = &args.alloc {
         if crate::alloc::Policy::from_name(a).is_none() {
-            return Err(CmdError::usage(format!("Invalid allocation policy \"{a}\".")));
+            return Err(CmdError::usage(format!(
+                "Invalid allocation policy \"{a}\"."
+            )));
         }
     }
     let _g = take_lock(ctx, GLOBAL)?;

@@ -41,6 +41,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         w.joining.push(pv);
     }
     w.commit(ctx)?;
-    ctx.say(format!("Volume group \"{}\" successfully extended", args.vg));
+    ctx.say(format!(
+        "Volume group \"{}\" successfully extended",
+        args.vg
+    ));
     Ok(())
 }

@@ -29,9 +29,11 @@ pub fn lvs_on_pv(vg: &Vg, key: &str) -> Vec<String> {
         .lvs
         .iter()
         .filter(|lv| {
-            lv.segments
-                .iter()
-                .any(|s| s.areas.iter().any(|a| matches!(a, Area::Pv { pv, .. } if pv == key)))
+            lv.segments.iter().any(|s| {
+                s.areas
+                    .iter()
+                    .any(|a| matches!(a, Area::Pv { pv, .. } if pv == key))
+            })
         })
         .map(|lv| lv.name.clone())
         .collect();
@@ -129,7 +131,10 @@ fn remove_missing(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         .ok_or_else(|| CmdError::failed(format!("Volume group \"{}\" not found", args.vg)))?;
     let missing: Vec<String> = found.missing_pvs().iter().map(|s| s.to_string()).collect();
     if missing.is_empty() {
-        ctx.say(format!("Volume group \"{}\" is already consistent.", args.vg));
+        ctx.say(format!(
+            "Volume group \"{}\" is already consistent.",
+            args.vg
+        ));
         return Ok(());
     }
     let mut vg = found.vg.clone();
@@ -138,7 +143,11 @@ fn remove_missing(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         if !used.is_empty() {
             return Err(CmdError::failed(format!(
                 "Missing PV {} still holds LVs {} of VG {}: remove those LVs first.",
-                vg.pvs.iter().find(|p| &p.key == k).map(|p| p.id.as_str()).unwrap_or(k),
+                vg.pvs
+                    .iter()
+                    .find(|p| &p.key == k)
+                    .map(|p| p.id.as_str())
+                    .unwrap_or(k),
                 used.join(", "),
                 args.vg
             )));

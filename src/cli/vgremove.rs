@@ -19,13 +19,12 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     for name in &args.vgs {
         let w = VgForWrite::open(ctx, name)?;
         let _o = take_lock(ctx, ORPHANS)?;
-        let visible: Vec<&str> = w
-            .vg
-            .lvs
-            .iter()
-            .filter(|l| l.status.iter().any(|s| s == "VISIBLE"))
-            .map(|l| l.name.as_str())
-            .collect();
+        let visible: Vec<&str> =
+            w.vg.lvs
+                .iter()
+                .filter(|l| l.status.iter().any(|s| s == "VISIBLE"))
+                .map(|l| l.name.as_str())
+                .collect();
         if !visible.is_empty() && args.force == 0 && !ctx.common.yes {
             return Err(CmdError::failed(format!(
                 "Volume group \"{name}\" still contains {} logical volume(s): {}.\n\

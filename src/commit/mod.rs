@@ -118,7 +118,8 @@ pub fn write_vg(vg_name: &str, pvs: &mut [PvWrite<'_>], text: &str) -> Result<()
     for (i, pv) in pvs.iter().enumerate() {
         for locn in &pv.mdas {
             let raw = pv.dev.read_at(locn.offset, MDA_HEADER_SIZE as usize)?;
-            let header = decode_mda_header(&raw, locn.offset).map_err(mda_err(pv.dev, locn.offset))?;
+            let header =
+                decode_mda_header(&raw, locn.offset).map_err(mda_err(pv.dev, locn.offset))?;
             let plan = if pv.in_use {
                 Some(plan_text_write(&header, &bytes).map_err(mda_err(pv.dev, locn.offset))?)
             } else {
@@ -141,7 +142,9 @@ pub fn write_vg(vg_name: &str, pvs: &mut [PvWrite<'_>], text: &str) -> Result<()
     for p in &plans {
         if let Some(plan) = &p.plan {
             for w in &plan.writes {
-                pvs[p.dev].dev.write_at(p.header.start + w.offset, &w.data)?;
+                pvs[p.dev]
+                    .dev
+                    .write_at(p.header.start + w.offset, &w.data)?;
             }
         }
     }

@@ -45,12 +45,16 @@ pub async fn serve(mut stream: UnixStream, shared: std::sync::Arc<Shared>, max_f
                 Ok(None) => break,
                 Err(e @ FrameError::TooLarge { .. }) => {
                     log::warn!("dropping client: {e}");
-                    let _ = stream.write_all(&encode(&Reply::failed(e.to_string()).encode())).await;
+                    let _ = stream
+                        .write_all(&encode(&Reply::failed(e.to_string()).encode()))
+                        .await;
                     return;
                 }
                 Err(e) => {
                     // Not UTF-8: answer and carry on with the next message.
-                    let _ = stream.write_all(&encode(&Reply::failed(e.to_string()).encode())).await;
+                    let _ = stream
+                        .write_all(&encode(&Reply::failed(e.to_string()).encode()))
+                        .await;
                 }
             }
         }

@@ -21,10 +21,13 @@ pub fn token_refusal(cache: &Cache, msg: &Message, pid: i64) -> Option<Reply> {
     }
     let received = msg.token.as_deref().unwrap_or("");
     cache.check_token(received, pid).err().map(|m| {
-        Reply::with(Response::TokenMismatch, format!(
-            "token mismatch: the daemon holds \"{}\", the request came with \"{}\"",
-            m.expected, m.received
-        ))
+        Reply::with(
+            Response::TokenMismatch,
+            format!(
+                "token mismatch: the daemon holds \"{}\", the request came with \"{}\"",
+                m.expected, m.received
+            ),
+        )
         .push("expected", str_node(m.expected))
         .push("received", str_node(m.received))
         .push("update_pid", int_node(m.update_pid))
@@ -74,7 +77,11 @@ fn pvmeta_of(v: &PvView) -> PvMeta {
         dev_size: l.dev_size,
         label_sector: l.label_sector,
         pe_start: l.pe_start,
-        mdas: l.mdas.iter().map(|m| (m.offset, m.size, m.ignored)).collect(),
+        mdas: l
+            .mdas
+            .iter()
+            .map(|m| (m.offset, m.size, m.ignored))
+            .collect(),
         ext_version: l.ext_version,
         ext_flags: l.ext_flags,
     }
@@ -105,11 +112,14 @@ fn pv_node(v: &PvView) -> Node {
 }
 
 fn strings(v: &[String]) -> Node {
-    Node::Value(Value::Array(v.iter().map(|s| Value::Str(s.clone())).collect()))
+    Node::Value(Value::Array(
+        v.iter().map(|s| Value::Str(s.clone())).collect(),
+    ))
 }
 
 fn vg_from(name: &str, metadata: &Section) -> Result<Vg, Reply> {
-    Vg::from_config(name, metadata).map_err(|e| Reply::failed(format!("invalid metadata for VG {name}: {e}")))
+    Vg::from_config(name, metadata)
+        .map_err(|e| Reply::failed(format!("invalid metadata for VG {name}: {e}")))
 }
 
 /// Apply `msg` from process `pid` at monotonic time `now` (seconds).
@@ -172,7 +182,12 @@ pub fn handle(cache: &mut Cache, msg: Message, pid: i64, now: u64) -> (Reply, Ve
                     Ok(v) => Some(v),
                     Err(r) => return (r, Vec::new()),
                 },
-                (Some(_), None) => return (Reply::failed("pv_found: metadata without vgname"), Vec::new()),
+                (Some(_), None) => {
+                    return (
+                        Reply::failed("pv_found: metadata without vgname"),
+                        Vec::new(),
+                    )
+                }
                 _ => None,
             };
             let found = PvFound {
@@ -195,7 +210,9 @@ pub fn handle(cache: &mut Cache, msg: Message, pid: i64, now: u64) -> (Reply, Ve
                         .push("status", str_node(status))
                         .push("changed", int_node(r.changed as i64));
                     if let Some(vg) = &r.vg {
-                        reply = reply.push("vgid", str_node(&vg.uuid)).push("vgname", str_node(&vg.name));
+                        reply = reply
+                            .push("vgid", str_node(&vg.uuid))
+                            .push("vgname", str_node(&vg.name));
                     }
                     if let Some(s) = r.seqno_before {
                         reply = reply.push("seqno_before", int_node(s as i64));
@@ -215,7 +232,10 @@ pub fn handle(cache: &mut Cache, msg: Message, pid: i64, now: u64) -> (Reply, Ve
                 (None, None) => return (Reply::failed("pv_gone needs device or uuid"), Vec::new()),
             };
             match r {
-                Ok(out) => (Reply::ok().push("pvid", str_node(&out.reply.pvid)), out.events),
+                Ok(out) => (
+                    Reply::ok().push("pvid", str_node(&out.reply.pvid)),
+                    out.events,
+                ),
                 Err(e) => (refused(e), Vec::new()),
             }
         }
@@ -224,7 +244,9 @@ pub fn handle(cache: &mut Cache, msg: Message, pid: i64, now: u64) -> (Reply, Ve
             let r = match (&uuid, device) {
                 (Some(u), _) => cache.pv_lookup(PvRef::Id(u)),
                 (None, Some(d)) => cache.pv_lookup(PvRef::Devno(d)),
-                (None, None) => return (Reply::failed("pv_lookup needs device or uuid"), Vec::new()),
+                (None, None) => {
+                    return (Reply::failed("pv_lookup needs device or uuid"), Vec::new())
+                }
             };
             match r {
                 Ok(v) => (Reply::ok().push("physical_volume", pv_node(&v)), Vec::new()),
@@ -262,7 +284,10 @@ pub fn handle(cache: &mut Cache, msg: Message, pid: i64, now: u64) -> (Reply, Ve
             if out.reply {
                 (Reply::ok(), out.events)
             } else {
-                (Reply::with(Response::Unknown, format!("VG {uuid} not found")), Vec::new())
+                (
+                    Reply::with(Response::Unknown, format!("VG {uuid} not found")),
+                    Vec::new(),
+                )
             }
         }
         Request::VgLookup { uuid, name } => {

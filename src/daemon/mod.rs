@@ -122,7 +122,9 @@ pub fn run(
         .build()
         .map_err(DaemonError::Runtime)?;
     rt.block_on(async move {
-        listener.set_nonblocking(true).map_err(DaemonError::Socket)?;
+        listener
+            .set_nonblocking(true)
+            .map_err(DaemonError::Socket)?;
         let listener = tokio::net::UnixListener::from_std(listener).map_err(DaemonError::Socket)?;
         let shared = Arc::new(Shared::new());
         // The D-Bus service and auto-activation (retries the bus in the

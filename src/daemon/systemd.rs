@@ -15,11 +15,17 @@ pub enum ListenError {
     #[error("socket activation passed a file descriptor that is not a Unix stream socket: {0}")]
     NotUnix(std::io::Error),
     #[error("cannot create {dir}: {source}")]
-    Dir { dir: PathBuf, source: std::io::Error },
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("another lvmetad is already listening on {0}")]
     InUse(PathBuf),
     #[error("cannot listen on {path}: {source}")]
-    Bind { path: PathBuf, source: std::io::Error },
+    Bind {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Where the listening socket came from (for the log and STATUS=).

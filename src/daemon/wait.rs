@@ -35,12 +35,16 @@ pub async fn vg_wait(shared: &Shared, msg: Message, pid: i64) -> Reply {
     loop {
         let state = shared.with_cache(|c| c.completion(vg));
         let missing = match state {
-            Ok(Completion::Complete) => return Reply::ok().push("complete", crate::protocol::int_node(1)),
+            Ok(Completion::Complete) => {
+                return Reply::ok().push("complete", crate::protocol::int_node(1))
+            }
             Ok(Completion::Incomplete { missing }) => missing,
             // Not seen yet: it may still appear.
             Ok(Completion::Unknown) | Err(_) => Vec::new(),
         };
-        let timed_out = tokio::time::timeout_at(deadline, changes.changed()).await.is_err();
+        let timed_out = tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err();
         if timed_out {
             let list = crate::format::config::Node::Value(crate::format::config::Value::Array(
                 missing

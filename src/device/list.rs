@@ -134,7 +134,10 @@ pub fn dm_devices() -> std::collections::HashMap<String, (u32, u32)> {
         if !name.starts_with("dm-") {
             continue;
         }
-        let (Some(uuid), Some(dev)) = (read_sys(&e.path().join("dm/uuid")), read_sys(&e.path().join("dev"))) else {
+        let (Some(uuid), Some(dev)) = (
+            read_sys(&e.path().join("dm/uuid")),
+            read_sys(&e.path().join("dev")),
+        ) else {
             continue;
         };
         if let Some((ma, mi)) = dev.split_once(':') {
@@ -151,7 +154,11 @@ mod tests {
     use super::*;
 
     fn f(p: &[&str]) -> Filter {
-        Filter::parse("filter", &p.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        Filter::parse(
+            "filter",
+            &p.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap()
     }
 
     #[test]

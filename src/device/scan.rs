@@ -182,8 +182,8 @@ fn read_committed(dev: &dyn BlockIo, h: &MdaHeader, rl: &RawLocn) -> Result<Stri
             .map_err(|e| e.to_string())?;
         area[off as usize..end as usize].copy_from_slice(&bytes);
     }
-    let text = read_text(&area, rl)
-        .map_err(|e| format!("metadata area at offset {}: {e}", h.start))?;
+    let text =
+        read_text(&area, rl).map_err(|e| format!("metadata area at offset {}: {e}", h.start))?;
     // The stored copy ends with a NUL that is part of size and checksum.
     let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
     String::from_utf8(text[..end].to_vec()).map_err(|_| {
@@ -276,10 +276,7 @@ impl Scan {
 
 /// Scan every device and assemble the VGs.
 pub fn scan_devices(paths: &[PathBuf]) -> Scan {
-    let devices = paths
-        .iter()
-        .map(|p| (p.clone(), scan_device(p)))
-        .collect();
+    let devices = paths.iter().map(|p| (p.clone(), scan_device(p))).collect();
     assemble(devices)
 }
 

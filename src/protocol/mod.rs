@@ -31,7 +31,10 @@ pub enum ProtocolError {
     #[error("message has no request = \"...\"")]
     NoRequest,
     #[error("request \"{request}\": missing or invalid field \"{field}\"")]
-    Field { request: String, field: &'static str },
+    Field {
+        request: String,
+        field: &'static str,
+    },
 }
 
 /// What a PV's label says, as sent with pv_found.
@@ -300,7 +303,9 @@ pub fn encode_request(msg: &Message) -> String {
 /// Decode a request's text.
 pub fn decode_request(text: &str) -> Result<Message, ProtocolError> {
     let s = config::parse(text).map_err(|e| ProtocolError::Syntax(e.to_string()))?;
-    let name = get_str(&s, "request").ok_or(ProtocolError::NoRequest)?.to_string();
+    let name = get_str(&s, "request")
+        .ok_or(ProtocolError::NoRequest)?
+        .to_string();
     let token = get_str(&s, "token").map(str::to_string);
     let field = |f: &'static str| ProtocolError::Field {
         request: name.clone(),
@@ -336,7 +341,9 @@ pub fn decode_request(text: &str) -> Result<Message, ProtocolError> {
         "pv_list" => Request::PvList,
         "vg_update" => Request::VgUpdate {
             vgname: ostr("vgname").ok_or_else(|| field("vgname"))?,
-            metadata: get_section(&s, "metadata").cloned().ok_or_else(|| field("metadata"))?,
+            metadata: get_section(&s, "metadata")
+                .cloned()
+                .ok_or_else(|| field("metadata"))?,
         },
         "vg_remove" => Request::VgRemove {
             uuid: ostr("uuid").ok_or_else(|| field("uuid"))?,
@@ -371,7 +378,12 @@ pub fn decode_request(text: &str) -> Result<Message, ProtocolError> {
                     .unwrap_or(0),
             }
         }
-        _ => return Err(ProtocolError::Field { request: name, field: "request" }),
+        _ => {
+            return Err(ProtocolError::Field {
+                request: name,
+                field: "request",
+            })
+        }
     };
     Ok(Message { request, token })
 }
@@ -453,12 +465,13 @@ impl Reply {
 
     pub fn decode(text: &str) -> Result<Reply, ProtocolError> {
         let mut s = config::parse(text).map_err(|e| ProtocolError::Syntax(e.to_string()))?;
-        let response = get_str(&s, "response")
-            .and_then(Response::from_str)
-            .ok_or(ProtocolError::Field {
-                request: "reply".into(),
-                field: "response",
-            })?;
+        let response =
+            get_str(&s, "response")
+                .and_then(Response::from_str)
+                .ok_or(ProtocolError::Field {
+                    request: "reply".into(),
+                    field: "response",
+                })?;
         let reason = get_str(&s, "reason").map(str::to_string);
         s.items.retain(|(k, _)| k != "response" && k != "reason");
         Ok(Reply {
@@ -520,20 +533,37 @@ mod tests {
             global_disable: None,
             disable_reason: Some("duplicate PVs".into()),
         });
-        for r in [Request::Hello, Request::Dump, Request::PvList, Request::TokenUpdate] {
+        for r in [
+            Request::Hello,
+            Request::Dump,
+            Request::PvList,
+            Request::TokenUpdate,
+        ] {
             roundtrip(r);
         }
     }
 
     #[test]
     fn bad_requests_are_named() {
-        assert_eq!(decode_request("token = \"x\""), Err(ProtocolError::NoRequest));
-        assert!(matches!(decode_request("request = \"nope\""), Err(ProtocolError::Field { .. })));
+        assert_eq!(
+            decode_request("token = \"x\""),
+            Err(ProtocolError::NoRequest)
+        );
+        assert!(matches!(
+            decode_request("request = \"nope\""),
+            Err(ProtocolError::Field { .. })
+        ));
         assert!(matches!(
             decode_request("request = \"pv_found\""),
-            Err(ProtocolError::Field { field: "pvmeta", .. })
+            Err(ProtocolError::Field {
+                field: "pvmeta",
+                ..
+            })
         ));
-        assert!(matches!(decode_request("request = {"), Err(ProtocolError::Syntax(_))));
+        assert!(matches!(
+            decode_request("request = {"),
+            Err(ProtocolError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -541,6 +571,9 @@ mod tests {
         let r = Reply::failed("VG not found").push("missing", str_node("x"));
         assert_eq!(Reply::decode(&r.encode()).unwrap(), r);
         let t = Reply::with(Response::TokenMismatch, "token mismatch");
-        assert_eq!(Reply::decode(&t.encode()).unwrap().response, Response::TokenMismatch);
+        assert_eq!(
+            Reply::decode(&t.encode()).unwrap().response,
+            Response::TokenMismatch
+        );
     }
 }

@@ -363,8 +363,22 @@ impl Env {
 pub fn disks() -> Env {
     let env = Env::new(4, 16);
     let all = env.all();
-    env.ok_without_daemon(&["pvcreate", &env.img(0), &env.img(1), &env.img(2), "--devices", &all]);
-    env.ok_without_daemon(&["vgcreate", "vg0", &env.img(0), &env.img(1), "--devices", &all]);
+    env.ok_without_daemon(&[
+        "pvcreate",
+        &env.img(0),
+        &env.img(1),
+        &env.img(2),
+        "--devices",
+        &all,
+    ]);
+    env.ok_without_daemon(&[
+        "vgcreate",
+        "vg0",
+        &env.img(0),
+        &env.img(1),
+        "--devices",
+        &all,
+    ]);
     env.ok_without_daemon(&["lvcreate", "-n", "lv", "-L", "8m", "vg0", "--devices", &all]);
     env
 }

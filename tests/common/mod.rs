@@ -138,7 +138,10 @@ pub fn lvm2(devs: &[&LoopDev], args: &[&str]) -> Run {
     if args[0] == "pvck" {
         // lvm2 2.03.16's pvck refuses devices given with --devices ("not in
         // devices list"); a filter restricts it to our devices instead.
-        let accept: Vec<String> = devs.iter().map(|d| format!("\"a|^{}$|\"", d.name())).collect();
+        let accept: Vec<String> = devs
+            .iter()
+            .map(|d| format!("\"a|^{}$|\"", d.name()))
+            .collect();
         let cfg = format!(
             "global{{activation=0}} backup{{backup=0 archive=0}} devices{{obtain_device_list_from_udev=0 use_devicesfile=0 global_filter=[{},\"r|.*|\"]}}",
             accept.join(",")
@@ -159,7 +162,10 @@ pub fn ours(devs: &[&LoopDev], args: &[&str]) -> Run {
         cmd.args(["--devices", &devices_arg(devs)]);
     }
     cmd.args(&args[1..]);
-    cmd.env("LVM_SYSTEM_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"));
+    cmd.env(
+        "LVM_SYSTEM_DIR",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/etc"),
+    );
     Run::from(cmd.output().expect("our lvm binary"))
 }
 
