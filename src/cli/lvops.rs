@@ -152,18 +152,7 @@ pub fn zero_start(w: &VgForWrite, seg: &Segment) -> Result<(), CmdError> {
 
 /// The host name lvm2 records as creation_host.
 pub fn hostname() -> String {
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: uname fills the struct we own.
-    if unsafe { libc::uname(&mut uts) } != 0 {
-        return "localhost".into();
-    }
-    let raw = uts
-        .nodename
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect::<Vec<_>>();
-    String::from_utf8_lossy(&raw).into_owned()
+    crate::model::text::nodename()
 }
 
 pub fn now() -> i64 {

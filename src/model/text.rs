@@ -99,6 +99,11 @@ impl TextHeader {
     }
 }
 
+/// This host's node name, as lvm2 records it in `creation_host`.
+pub fn nodename() -> String {
+    uname().0
+}
+
 /// (nodename, "sysname nodename release version machine").
 fn uname() -> (String, String) {
     // SAFETY: uname fills a caller-provided struct; all fields are
