@@ -94,6 +94,46 @@ fn setup(dir: &Path) -> Vec<PathBuf> {
     imgs
 }
 
+/// Restore the pristine images, then commit the VG with its first LV
+/// renamed, each device failing its writes once its budget is spent.
+fn cut_commit(
+    imgs: &[PathBuf],
+    pristine: &[Vec<u8>],
+    new_name: &str,
+    budgets: [&Cell<usize>; 2],
+) -> Result<(), String> {
+    for (p, data) in imgs.iter().zip(pristine) {
+        std::fs::write(p, data).unwrap();
+    }
+    let scan = scan_devices(imgs);
+    let mut vg = scan.vgs[0].vg.clone();
+    vg.lvs[0].name = new_name.into();
+    vg.seqno += 1;
+    let text = vg_to_text(&vg, &TextHeader::new("crash test", 0), TextStyle::Disk);
+    let mut devs: Vec<PowerCut> = imgs
+        .iter()
+        .zip(budgets)
+        .map(|(p, budget)| PowerCut {
+            inner: Device::open(p, true).unwrap(),
+            budget,
+        })
+        .collect();
+    let mut writes: Vec<PvWrite> = devs
+        .iter_mut()
+        .zip(imgs)
+        .map(|(d, p)| PvWrite {
+            mdas: match &scan.devices[scan.device_index(p).unwrap()].1 {
+                DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
+                _ => panic!("{} is not a PV", p.display()),
+            },
+            dev: d as &mut dyn BlockIo,
+            in_use: true,
+            new_label: None,
+        })
+        .collect();
+    write_vg("vgcrash", &mut writes, &text).map_err(|e| e.to_string())
+}
+
 #[test]
 fn every_write_boundary_leaves_old_or_new() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,43 +143,8 @@ fn every_write_boundary_leaves_old_or_new() {
 
     let mut n = 0;
     loop {
-        for (p, data) in imgs.iter().zip(&pristine) {
-            std::fs::write(p, data).unwrap();
-        }
-        let scan = scan_devices(&imgs);
-        let found = &scan.vgs[0];
-        let mut vg = found.vg.clone();
-        vg.lvs[0].name = "renamed".into();
-        vg.seqno += 1;
-        let text = vg_to_text(&vg, &TextHeader::new("crash test", 0), TextStyle::Disk);
         let budget = Cell::new(n);
-        let mut devs: Vec<PowerCut> = imgs
-            .iter()
-            .map(|p| PowerCut {
-                inner: Device::open(p, true).unwrap(),
-                budget: &budget,
-            })
-            .collect();
-        let pvs: Vec<_> = imgs
-            .iter()
-            .map(|p| match &scan.devices[scan.device_index(p).unwrap()].1 {
-                DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
-                _ => panic!(),
-            })
-            .collect();
-        let mut writes: Vec<PvWrite> = devs
-            .iter_mut()
-            .zip(pvs)
-            .map(|(d, mdas)| PvWrite {
-                dev: d as &mut dyn BlockIo,
-                mdas,
-                in_use: true,
-                new_label: None,
-            })
-            .collect();
-        let done = write_vg("vgcrash", &mut writes, &text).is_ok();
-        drop(writes);
-        drop(devs);
+        let done = cut_commit(&imgs, &pristine, "renamed", [&budget, &budget]).is_ok();
         let seen = seqno_read_by_us(&imgs);
         assert!(
             seen == old || seen == old + 1,
@@ -177,46 +182,15 @@ fn a_disk_vanishing_mid_commit_is_named_and_loses_nothing() {
     let pristine: Vec<Vec<u8>> = imgs.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let old = seqno_read_by_us(&imgs);
     for k in 0..4 {
-        for (p, data) in imgs.iter().zip(&pristine) {
-            std::fs::write(p, data).unwrap();
-        }
-        let scan = scan_devices(&imgs);
-        let mut vg = scan.vgs[0].vg.clone();
-        vg.lvs[0].name = format!("renamed{k}");
-        vg.seqno += 1;
-        let text = vg_to_text(&vg, &TextHeader::new("vanish test", 0), TextStyle::Disk);
         let plenty = Cell::new(usize::MAX);
         let vanishing = Cell::new(k);
-        let mut devs: Vec<PowerCut> = imgs
-            .iter()
-            .zip([&plenty, &vanishing])
-            .map(|(p, b)| PowerCut {
-                inner: Device::open(p, true).unwrap(),
-                budget: b,
-            })
-            .collect();
-        let mdas: Vec<_> = imgs
-            .iter()
-            .map(|p| match &scan.devices[scan.device_index(p).unwrap()].1 {
-                DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
-                _ => panic!(),
-            })
-            .collect();
-        let mut writes: Vec<PvWrite> = devs
-            .iter_mut()
-            .zip(mdas)
-            .map(|(d, mdas)| PvWrite {
-                dev: d as &mut dyn BlockIo,
-                mdas,
-                in_use: true,
-                new_label: None,
-            })
-            .collect();
-        let err = write_vg("vgcrash", &mut writes, &text)
-            .unwrap_err()
-            .to_string();
-        drop(writes);
-        drop(devs);
+        let err = cut_commit(
+            &imgs,
+            &pristine,
+            &format!("renamed{k}"),
+            [&plenty, &vanishing],
+        )
+        .unwrap_err();
         assert!(err.contains(&imgs[1].display().to_string()), "{err}");
         let seen = seqno_read_by_us(&imgs);
         assert!(seen == old || seen == old + 1, "k={k}: seqno {seen}");
