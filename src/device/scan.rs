@@ -51,6 +51,26 @@ pub struct PvScan {
 }
 
 impl PvScan {
+    /// A copy without the metadata texts (headers and locations kept):
+    /// what a writer needs, at a fraction of the size.
+    pub fn without_texts(&self) -> PvScan {
+        PvScan {
+            path: self.path.clone(),
+            devno: self.devno,
+            dev_size: self.dev_size,
+            label: self.label.clone(),
+            mdas: self
+                .mdas
+                .iter()
+                .map(|m| MdaScan {
+                    locn: m.locn,
+                    header: m.header.clone(),
+                    text: None,
+                })
+                .collect(),
+        }
+    }
+
     /// The PV id in lvm2's dashed form.
     pub fn uuid(&self) -> String {
         uuid::format(&self.label.pv_uuid_string())
@@ -280,11 +300,13 @@ pub fn scan_devices(paths: &[PathBuf]) -> Scan {
     assemble(devices)
 }
 
-/// One readable copy of some VG's metadata.
-struct Copy {
-    vg: Vg,
-    header: TextHeader,
-    text: String,
+/// One readable copy of some VG's metadata. It borrows: a VG on hundreds of
+/// PVs has hundreds of identical copies, parsed once and never cloned until
+/// one is chosen.
+struct Copy<'a> {
+    vg: &'a Vg,
+    header: &'a TextHeader,
+    text: &'a str,
     checksum: u32,
     dev: usize,
 }
@@ -301,7 +323,8 @@ struct Copy {
 pub fn assemble(devices: Vec<(PathBuf, DevScan)>) -> Scan {
     let mut warnings = Vec::new();
     let mut parsed: BTreeMap<(u32, u64), Result<(Vg, TextHeader), String>> = BTreeMap::new();
-    let mut copies: Vec<Copy> = Vec::new();
+    // (device, text, checksum, parse key) of every committed copy.
+    let mut found: Vec<(usize, &str, u32, (u32, u64))> = Vec::new();
     for (i, (path, d)) in devices.iter().enumerate() {
         let DevScan::Pv(pv) = d else {
             if let DevScan::Error(e) = d {
@@ -322,13 +345,7 @@ pub fn assemble(devices: Vec<(PathBuf, DevScan)>) -> Scan {
                 .entry(key)
                 .or_insert_with(|| parse_vg_text(text).map_err(|e| e.to_string()));
             match result {
-                Ok((vg, header)) => copies.push(Copy {
-                    vg: vg.clone(),
-                    header: header.clone(),
-                    text: text.clone(),
-                    checksum: rl.checksum,
-                    dev: i,
-                }),
+                Ok(_) => found.push((i, text.as_str(), rl.checksum, key)),
                 Err(e) => warnings.push(format!(
                     "{}: metadata area at offset {}: cannot parse the metadata: {e}",
                     path.display(),
@@ -337,6 +354,19 @@ pub fn assemble(devices: Vec<(PathBuf, DevScan)>) -> Scan {
             }
         }
     }
+    let copies: Vec<Copy> = found
+        .into_iter()
+        .filter_map(|(dev, text, checksum, key)| match parsed.get(&key) {
+            Some(Ok((vg, header))) => Some(Copy {
+                vg,
+                header,
+                text,
+                checksum,
+                dev,
+            }),
+            _ => None,
+        })
+        .collect();
 
     // Which device carries each PV id (first one wins; others are duplicates).
     let mut by_pvid: BTreeMap<String, usize> = BTreeMap::new();
@@ -438,7 +468,7 @@ pub fn assemble(devices: Vec<(PathBuf, DevScan)>) -> Scan {
         vgs.push(VgFound {
             vg: chosen.vg.clone(),
             header: chosen.header.clone(),
-            text: chosen.text.clone(),
+            text: chosen.text.to_string(),
             pv_devices,
             outdated,
         });
