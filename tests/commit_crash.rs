@@ -4,8 +4,8 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{lvm2, ours, require_root, LoopDev};
 use lvmetad::commit::{write_vg, PvWrite};
@@ -17,7 +17,7 @@ use lvmetad::model::{vg_to_text, TextHeader, TextStyle};
 /// the write that exceeds it fails and nothing after it reaches the disk.
 struct PowerCut<'a> {
     inner: Device,
-    budget: &'a Cell<usize>,
+    budget: &'a AtomicUsize,
 }
 
 impl BlockIo for PowerCut<'_> {
@@ -31,7 +31,7 @@ impl BlockIo for PowerCut<'_> {
         self.inner.read_at(offset, len)
     }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
-        if self.budget.get() == 0 {
+        if self.budget.load(Ordering::SeqCst) == 0 {
             return Err(DeviceError::Write {
                 path: self.inner.path().to_path_buf(),
                 offset,
@@ -39,7 +39,7 @@ impl BlockIo for PowerCut<'_> {
                 source: std::io::Error::other("power cut"),
             });
         }
-        self.budget.set(self.budget.get() - 1);
+        self.budget.fetch_sub(1, Ordering::SeqCst);
         self.inner.write_at(offset, data)
     }
     fn flush(&mut self) -> Result<(), DeviceError> {
@@ -100,7 +100,7 @@ fn cut_commit(
     imgs: &[PathBuf],
     pristine: &[Vec<u8>],
     new_name: &str,
-    budgets: [&Cell<usize>; 2],
+    budgets: [&AtomicUsize; 2],
 ) -> Result<(), String> {
     for (p, data) in imgs.iter().zip(pristine) {
         std::fs::write(p, data).unwrap();
@@ -126,7 +126,7 @@ fn cut_commit(
                 DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
                 _ => panic!("{} is not a PV", p.display()),
             },
-            dev: d as &mut dyn BlockIo,
+            dev: d as &mut (dyn BlockIo + Send),
             in_use: true,
             new_label: None,
         })
@@ -143,7 +143,7 @@ fn every_write_boundary_leaves_old_or_new() {
 
     let mut n = 0;
     loop {
-        let budget = Cell::new(n);
+        let budget = AtomicUsize::new(n);
         let done = cut_commit(&imgs, &pristine, "renamed", [&budget, &budget]).is_ok();
         let seen = seqno_read_by_us(&imgs);
         assert!(
@@ -182,8 +182,8 @@ fn a_disk_vanishing_mid_commit_is_named_and_loses_nothing() {
     let pristine: Vec<Vec<u8>> = imgs.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let old = seqno_read_by_us(&imgs);
     for k in 0..4 {
-        let plenty = Cell::new(usize::MAX);
-        let vanishing = Cell::new(k);
+        let plenty = AtomicUsize::new(usize::MAX);
+        let vanishing = AtomicUsize::new(k);
         let err = cut_commit(
             &imgs,
             &pristine,

@@ -227,7 +227,7 @@ impl VgForWrite {
             .iter_mut()
             .zip(&targets)
             .map(|(dev, (pv, relabel))| PvWrite {
-                dev: dev as &mut dyn BlockIo,
+                dev: dev as &mut (dyn BlockIo + Send),
                 mdas: pv.label.metadata_areas.clone(),
                 // Areas lvm2 marked ignored (--vgmetadatacopies) stay so.
                 in_use: !pv.mdas.iter().all(|m| m.ignored()),

@@ -48,7 +48,8 @@ pub enum CommitError {
 /// One PV to write: its device, the metadata areas from its label, and
 /// (optionally) a new label to write first.
 pub struct PvWrite<'a> {
-    pub dev: &'a mut dyn BlockIo,
+    /// `Send` so the flushes of many PVs can run in parallel.
+    pub dev: &'a mut (dyn BlockIo + Send),
     pub mdas: Vec<DiskLocn>,
     /// Whether the VG stores metadata in this PV's areas (`false` for PVs
     /// whose areas lvm2 marks ignored with `--vgmetadatacopies`).
@@ -166,11 +167,29 @@ pub fn write_vg(vg_name: &str, pvs: &mut [PvWrite<'_>], text: &str) -> Result<()
     flush_all(pvs)
 }
 
+/// Flush every PV, in parallel: each flush waits for its own device only,
+/// and a VG on hundreds of PVs would otherwise wait for them one by one.
+/// The next round starts only when every device has finished.
 fn flush_all(pvs: &mut [PvWrite<'_>]) -> Result<(), CommitError> {
-    for pv in pvs.iter_mut() {
-        pv.dev.flush()?;
-    }
-    Ok(())
+    const THREADS: usize = 16;
+    let per = pvs.len().div_ceil(THREADS).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = pvs
+            .chunks_mut(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    for pv in chunk.iter_mut() {
+                        pv.dev.flush()?;
+                    }
+                    Ok::<(), CommitError>(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("flush thread panicked"))
+            .collect::<Result<(), CommitError>>()
+    })
 }
 
 /// Remove a VG's metadata from a PV's areas (vgremove, vgreduce): both
