@@ -185,10 +185,10 @@ fn flush_all(pvs: &mut [PvWrite<'_>]) -> Result<(), CommitError> {
                 })
             })
             .collect();
+        // The scope joins any thread left when an error returns early.
         handles
             .into_iter()
-            .map(|h| h.join().expect("flush thread panicked"))
-            .collect::<Result<(), CommitError>>()
+            .try_for_each(|h| h.join().expect("flush thread panicked"))
     })
 }
 
