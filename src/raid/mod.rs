@@ -17,6 +17,9 @@
 //! Sizes: `area_multiple` is the number of data stripes (raid1: 1), so each
 //! image holds `LV extents / area_multiple` extents.
 
+pub mod convert;
+pub mod takeover;
+
 use crate::alloc::{self, AllocError, Candidate, Chunk, Policy, RaidRequest};
 use crate::model::{Area, Lv, RaidSeg, RaidType, SegType, Segment, Vg};
 
