@@ -85,6 +85,10 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
                 )));
             }
         }
+        // Active LVs are deactivated first, as lvm2 does (an open one is refused).
+        for name in &names {
+            super::vgchange::deactivate_before_remove(ctx, &w.vg, name)?;
+        }
         for name in &names {
             w.vg = crate::raid::remove(&w.vg, name).map_err(|e| CmdError::failed(e.to_string()))?;
         }

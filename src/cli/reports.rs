@@ -157,6 +157,11 @@ pub fn report_input(scan: &Scan, activation: bool) -> ReportInput {
     } else {
         Default::default()
     };
+    let ioctl = if dm.is_empty() {
+        None
+    } else {
+        crate::activate::dm::Dm::open().ok()
+    };
     let vgs = scan
         .vgs
         .iter()
@@ -168,13 +173,18 @@ pub fn report_input(scan: &Scan, activation: bool) -> ReportInput {
             for lv in &v.vg.lvs {
                 let uuid = format!("LVM-{vg_id}{}", lv.id.replace('-', ""));
                 if let Some(&(major, minor)) = dm.get(&uuid) {
+                    // The kernel's view (open count, suspended, dm-raid
+                    // status) when device-mapper can be asked.
+                    let live = ioctl
+                        .as_ref()
+                        .and_then(|d| crate::activate::lv_info(d, &v.vg, &lv.name).ok().flatten());
                     view.lv_states.insert(
                         lv.name.clone(),
-                        LvState::Active(ActiveInfo {
+                        LvState::Active(live.unwrap_or(ActiveInfo {
                             major,
                             minor,
                             ..ActiveInfo::default()
-                        }),
+                        })),
                     );
                 }
             }
