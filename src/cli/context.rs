@@ -16,6 +16,12 @@
 //! * the daemon is disabled or cannot be reached (logged once at debug
 //!   level), or answers something unusable (a warning).
 //!
+//! The daemon is read over D-Bus first (`org.lvm.Lvmetad1` on the system
+//! bus, `$DBUS_SYSTEM_BUS_ADDRESS` respected) when its token matches this
+//! command's; otherwise over its socket (whose session rebuilds a daemon
+//! with another token), then from the disks. Each fallback is logged once
+//! at debug level.
+//!
 //! Writes tell the daemon what they wrote ([`Ctx::notify_lvmetad`]); a
 //! notification that fails is a warning, and the daemon's token is then
 //! invalidated so the next command rebuilds its cache from the disks.
@@ -95,6 +101,8 @@ pub struct Ctx {
     /// Set once the command takes a write lock (or asks for the disks):
     /// from then on every scan reads the disks.
     writing: Cell<bool>,
+    /// The D-Bus → socket fallback was logged (once per command).
+    dbus_fallback_logged: Cell<bool>,
 }
 
 /// The command's session with lvmetad, opened on first use.
@@ -123,6 +131,7 @@ impl Ctx {
             lvmetad,
             daemon: RefCell::new(Daemon::Untried),
             writing: Cell::new(false),
+            dbus_fallback_logged: Cell::new(false),
         })
     }
 
@@ -304,6 +313,21 @@ impl Ctx {
             return None;
         }
         let filter = self.filter.clone();
+        // D-Bus first (the daemon's name on the system bus), then its
+        // socket; each fallback is logged once, at debug level.
+        if self.lvmetad.enabled {
+            match crate::client::dbus::scan(&self.lvmetad.token, |p| filter.accepts(p)) {
+                Ok(scan) => {
+                    log::debug!("read lvmetad over D-Bus");
+                    return Some(scan);
+                }
+                Err(e) => {
+                    if !self.dbus_fallback_logged.replace(true) {
+                        log::debug!("{e}; asking lvmetad over its socket");
+                    }
+                }
+            }
+        }
         let result = self.with_lvmetad(|d| {
             let mut scan = d.scan(|p| filter.accepts(p))?;
             // What the token protocol's rescan could not read, a disk scan

@@ -2,6 +2,7 @@
 //! daemon over its socket (lvm2 2.02's `lib/cache/lvmetad.c`).
 //!
 //! * [`settings`] — whether the daemon is used, its socket, the token;
+//! * [`dbus`] — reading the daemon over D-Bus, tried before the socket;
 //! * [`socket`] — one blocking connection, one request → one reply;
 //! * [`lvmetad`] — the session: typed requests under the token, the full
 //!   rescan on `token_mismatch`, waiting out another client's rescan;
@@ -15,6 +16,7 @@
 //! restriction was given, and scans the disks otherwise. Writes always read
 //! the disks under the VG lock and tell the daemon what they wrote.
 
+pub mod dbus;
 pub mod lvmetad;
 pub mod pvmeta;
 pub mod settings;

@@ -3,6 +3,8 @@
 //! oracle, and this project's `lvm` binary.
 #![allow(dead_code)]
 
+pub mod dbus;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 # systemd guest: this project's udev rule and socket-activated lvmetad
 # (instead of Debian's lvm2 event activation) see 4 hotplugged PVs of a VG,
-# and this project's lvm, through the daemon, reports the VG complete.
+# and this project's lvm, through the daemon, reports the VG complete; the
+# daemon, on the system bus with the project's policy, announces it and
+# has systemd start lvm-activate@vghot.service, which runs our lvm.
 . ./lib.sh
 VG=vghot
 T=/usr/local/lib/lvmetad-test     # this project's binaries
@@ -56,6 +58,12 @@ printf '[Service]\nEnvironment=LVM_SYSTEM_DIR=%s\n' "$E" >/etc/systemd/system/lv
 sed "s#/usr/sbin/lvm #/usr/local/sbin/lvm-lvmetad-test #g" /job/rules.d/69-lvmetad.rules \
     >/etc/udev/rules.d/69-lvmetad.rules
 grep -n RUN /etc/udev/rules.d/69-lvmetad.rules
+# the D-Bus policy, and the activation unit running our lvm (the wrapper
+# records the call: the unit ran with the right VG)
+install -m 0644 /job/dbus/org.lvm.Lvmetad1.conf /etc/dbus-1/system.d/org.lvm.Lvmetad1.conf
+systemctl reload dbus.service || systemctl reload dbus-broker.service || true
+sed "s#/usr/sbin/lvm #/usr/local/sbin/lvm-lvmetad-test #" "/job/units/lvm-activate@.service" \
+    >"/etc/systemd/system/lvm-activate@.service"
 systemctl daemon-reload
 check socket-start run systemctl start lvmetad.socket
 check service-not-started-yet sh -c '! systemctl is-active --quiet lvmetad.service'
@@ -91,5 +99,30 @@ LVM_SYSTEM_DIR=$E $T/lvm lvs -o lv_name,segtype,stripes --noheadings "$VG"
 journalctl -u lvmetad.service -u lvmetad.socket --no-pager >"$RESULTS/lvmetad-journal.txt" 2>&1
 echo "--- journalctl -u lvmetad:"; tail -n 30 "$RESULTS/lvmetad-journal.txt"
 check journal-vg-complete grep -q "$VG.* is complete" "$RESULTS/lvmetad-journal.txt"
+# --- 6. D-Bus and event activation -------------------------------------------
+n=0; while ! grep -q "lvm vgchange -aay --autoactivation event $VG\$" "$L/udev-run.log" && [ $n -lt 100 ]; do sleep 0.2; n=$((n+1)); done
+cp "$L/udev-run.log" "$RESULTS/udev-run.log"
+check activation-unit-ran-vgchange grep -q "lvm vgchange -aay --autoactivation event $VG\$" "$L/udev-run.log"
+journalctl -u "lvm-activate@$VG.service" --no-pager >"$RESULTS/lvm-activate-journal.txt" 2>&1
+echo "--- journalctl -u lvm-activate@$VG:"; cat "$RESULTS/lvm-activate-journal.txt"
+check journal-started-activation-unit grep -q "started lvm-activate@$VG.service" "$RESULTS/lvmetad-journal.txt"
+check activation-unit-exactly-once sh -c "[ \$(grep -c 'lvm vgchange -aay --autoactivation event $VG\$' $L/udev-run.log) -eq 1 ]"
+busctl call org.lvm.Lvmetad1 /org/lvm/Lvmetad1 org.lvm.Lvmetad1.Manager ListVgs >"$RESULTS/busctl-listvgs.txt" 2>&1
+echo "--- busctl ListVgs:"; cat "$RESULTS/busctl-listvgs.txt"
+check dbus-listvgs grep -q "\"$VG\"" "$RESULTS/busctl-listvgs.txt"
+busctl get-property org.lvm.Lvmetad1 "/org/lvm/Lvmetad1/VolumeGroup/$VG" org.lvm.Lvmetad1.VolumeGroup Complete >"$RESULTS/busctl-complete.txt" 2>&1
+check dbus-vg-complete-property grep -qx "b true" "$RESULTS/busctl-complete.txt"
+# nobody may read but not change the cache
+check dbus-nobody-refused sh -c "! setpriv --reuid=65534 --regid=65534 --clear-groups busctl call org.lvm.Lvmetad1 /org/lvm/Lvmetad1 org.lvm.Lvmetad1.Manager PvGone s x"
+check vgwait-complete env LVM_SYSTEM_DIR=$E $T/lvm vgwait "$VG" --timeout 5
+# A RAID method of the sandboxed daemon: the lvcreate runs as a transient
+# unit (systemd-run) outside the sandbox, and the new LV shows up.
+busctl call org.lvm.Lvmetad1 "/org/lvm/Lvmetad1/VolumeGroup/$VG" org.lvm.Lvmetad1.VolumeGroup \
+    CreateRaidLv sstuuas dbusr1 raid1 8388608 0 1 0 >"$RESULTS/busctl-create-raid.txt" 2>&1
+echo "--- busctl CreateRaidLv:"; cat "$RESULTS/busctl-create-raid.txt"
+check dbus-create-raid-ran grep -q "created" "$RESULTS/busctl-create-raid.txt"
+LVM_SYSTEM_DIR=$E $T/lvm lvs -a -o lv_name,segtype --noheadings "$VG" >"$RESULTS/lvs-after-dbus.txt" 2>&1
+check dbus-created-raid1-lv grep -q "dbusr1 *raid1" "$RESULTS/lvs-after-dbus.txt"
+check dbus-created-lv-vgck-lvm2 lvm vgck "$VG"
 systemctl status --no-pager lvmetad.service lvmetad.socket >"$RESULTS/systemctl-status.txt" 2>&1
 finish
