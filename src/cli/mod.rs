@@ -14,18 +14,23 @@ pub mod args;
 pub mod context;
 pub mod error;
 
+mod lvchange;
+mod lvconvert;
+mod lvconvert_takeover;
 mod lvcreate;
 mod lvextend;
 mod lvops;
 mod lvreduce;
 mod lvremove;
 mod lvrename;
+mod lvwait;
 mod pvck;
 mod pvcreate;
 mod pvremove;
 mod pvscan;
 mod reports;
 mod vgcfgbackup;
+mod vgchange;
 mod vgck;
 mod vgcreate;
 mod vgextend;
@@ -83,6 +88,8 @@ pub enum Command {
     Vgs(reports::VgsArgs),
     /// Check the consistency of volume group(s)
     Vgck(vgck::Args),
+    /// Activate or deactivate the logical volumes of volume groups
+    Vgchange(vgchange::Args),
     /// Wait until a volume group is complete (every PV present)
     Vgwait(vgwait::Args),
     /// Backup volume group configuration(s)
@@ -97,6 +104,12 @@ pub enum Command {
     Lvreduce(lvreduce::Args),
     /// Rename a logical volume
     Lvrename(lvrename::Args),
+    /// Change attributes of logical volumes (activation, RAID sync and recovery)
+    Lvchange(lvchange::Args),
+    /// Change logical volume layout (RAID images, split/merge, replace, type)
+    Lvconvert(lvconvert::Args),
+    /// Wait until RAID logical volumes are in sync (progress bar on a terminal)
+    Lvwait(lvwait::Args),
     /// Display information about logical volumes
     Lvs(reports::LvsArgs),
 }
@@ -172,12 +185,16 @@ fn run(ctx: &mut Ctx, cmd: Command) -> Result<(), CmdError> {
         Command::Vgs(a) => reports::vgs(ctx, a),
         Command::Vgck(a) => vgck::run(ctx, a),
         Command::Vgwait(a) => vgwait::run(ctx, a),
+        Command::Vgchange(a) => vgchange::run(ctx, a),
         Command::Vgcfgbackup(a) => vgcfgbackup::run(ctx, a),
         Command::Lvcreate(a) => lvcreate::run(ctx, a),
         Command::Lvremove(a) => lvremove::run(ctx, a),
         Command::Lvextend(a) => lvextend::run(ctx, a),
         Command::Lvreduce(a) => lvreduce::run(ctx, a),
         Command::Lvrename(a) => lvrename::run(ctx, a),
+        Command::Lvconvert(a) => lvconvert::run(ctx, a),
+        Command::Lvchange(a) => lvchange::run(ctx, a),
+        Command::Lvwait(a) => lvwait::run(ctx, a),
         Command::Lvs(a) => reports::lvs(ctx, a),
     }
 }

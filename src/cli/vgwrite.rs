@@ -54,12 +54,31 @@ pub struct VgForWrite {
     pub members: Vec<Member>,
     /// PVs joining the VG with this commit (vgcreate, vgextend).
     pub joining: Vec<PvScan>,
+    /// The highest seqno read or written so far. A command that commits
+    /// several VGs planned from the same original (each carrying its
+    /// seqno) still writes strictly increasing seqnos: two different
+    /// texts under one seqno would look like a conflict to lvmetad and to
+    /// lvm2.
+    last_seqno: u64,
     _lock: FileLock,
 }
 
 impl VgForWrite {
     /// Lock and read `name` for a change.
     pub fn open(ctx: &mut Ctx, name: &str) -> Result<VgForWrite, CmdError> {
+        Self::open_inner(ctx, name, false)
+    }
+
+    /// Lock and read `name` for a change although some of its PVs are
+    /// missing (lvm2's handling of missing PVs for `lvconvert --repair`):
+    /// the missing PVs stay in the metadata flagged `MISSING` (so nothing
+    /// is allocated on them), and commits write to the PVs present only.
+    /// Use only in commands that are meant to repair a VG with lost PVs.
+    pub fn open_partial(ctx: &mut Ctx, name: &str) -> Result<VgForWrite, CmdError> {
+        Self::open_inner(ctx, name, true)
+    }
+
+    fn open_inner(ctx: &mut Ctx, name: &str, partial: bool) -> Result<VgForWrite, CmdError> {
         let lock = take_lock(ctx, &lock::vg_lock_name(name))?;
         ctx.invalidate();
         let scan = ctx.scan();
@@ -67,7 +86,7 @@ impl VgForWrite {
             .vg(name)
             .ok_or_else(|| CmdError::failed(format!("Volume group \"{name}\" not found")))?;
         let missing = found.missing_pvs();
-        if !missing.is_empty() {
+        if !missing.is_empty() && !partial {
             let ids: Vec<String> = missing
                 .iter()
                 .filter_map(|k| found.vg.pvs.iter().find(|p| p.key == *k))
@@ -81,10 +100,12 @@ impl VgForWrite {
         }
         let mut members = Vec::new();
         for (key, idx) in &found.pv_devices {
+            // A missing PV (open_partial only) has no device to write to.
+            let Some(idx) = idx else { continue };
             // The metadata texts are not needed to write new ones; leaving
             // them out keeps a VG on hundreds of PVs from copying its text
             // hundreds of times.
-            let scanned = scan.pv(idx.expect("no missing PVs"));
+            let scanned = scan.pv(*idx);
             let problems = scanned.problems();
             let pv = scanned.without_texts();
             if !problems.is_empty() {
@@ -116,10 +137,18 @@ impl VgForWrite {
                 pv,
             });
         }
+        let mut vg = found.vg.clone();
+        // lvm2 keeps a missing PV in the metadata with the MISSING flag.
+        for pv in vg.pvs.iter_mut() {
+            if missing.contains(&pv.key.as_str()) && !pv.is_missing() {
+                pv.flags.push("MISSING".into());
+            }
+        }
         let w = VgForWrite {
-            vg: found.vg.clone(),
+            vg,
             members,
             joining: Vec::new(),
+            last_seqno: 0,
             _lock: lock,
         };
         w.sync_lvmetad(ctx);
@@ -164,6 +193,7 @@ impl VgForWrite {
             vg,
             members,
             joining: Vec::new(),
+            last_seqno: 0,
             _lock: lock,
         }
     }
@@ -175,6 +205,7 @@ impl VgForWrite {
             vg,
             members: Vec::new(),
             joining,
+            last_seqno: 0,
             _lock: lock,
         })
     }
@@ -204,7 +235,8 @@ impl VgForWrite {
                     .join("\n")
             ))
         })?;
-        self.vg.seqno += 1;
+        self.last_seqno = self.last_seqno.max(self.vg.seqno) + 1;
+        self.vg.seqno = self.last_seqno;
         if ctx.common.test {
             ctx.say("TEST MODE: Metadata will NOT be updated.");
             return Ok(());
