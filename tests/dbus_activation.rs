@@ -2,7 +2,11 @@
 //! systemd (a zbus object implementing
 //! `org.freedesktop.systemd1.Manager.StartUnit` that records its calls):
 //! on the private bus, and on a peer-to-peer socket standing in for
-//! `/run/systemd/private` when there is no bus at all.
+//! `/run/systemd/private` when there is no bus at all. The peer-to-peer
+//! stand-in talks as systemd does on its private socket: every message it
+//! sends carries the sender `org.freedesktop.systemd1` (systemd's
+//! `sd_bus_set_sender` on direct connections), and it sends unit and job
+//! signals to the connection unasked.
 
 mod common;
 
@@ -23,11 +27,139 @@ struct Standin {
 
 #[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
 impl Standin {
-    fn start_unit(&self, name: String, mode: String) -> zbus::OwnedObjectPath {
-        let mut c = self.calls.lock().unwrap();
-        c.push((name, mode));
-        zbus::OwnedObjectPath::try_from(format!("/org/freedesktop/systemd1/job/{}", c.len()))
-            .unwrap()
+    async fn start_unit(
+        &self,
+        name: String,
+        mode: String,
+        #[zbus(connection)] conn: &zbus::Connection,
+    ) -> zbus::OwnedObjectPath {
+        let n = {
+            let mut c = self.calls.lock().unwrap();
+            c.push((name.clone(), mode));
+            c.len() as u32
+        };
+        let job =
+            zbus::OwnedObjectPath::try_from(format!("/org/freedesktop/systemd1/job/{n}")).unwrap();
+        // systemd announces the new job to every direct connection.
+        let _ = conn
+            .emit_signal(
+                None::<()>,
+                "/org/freedesktop/systemd1",
+                "org.freedesktop.systemd1.Manager",
+                "JobNew",
+                &(n, &job, &name),
+            )
+            .await;
+        job
+    }
+}
+
+/// A socket for the p2p stand-in that stamps `org.freedesktop.systemd1` as
+/// the sender of every message sent, as systemd does on
+/// `/run/systemd/private` (where zbus itself would never set a well-known
+/// name as a sender).
+mod systemd_like {
+    use std::io;
+    use std::os::fd::{BorrowedFd, OwnedFd};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+    use zbus::connection::socket::{ReadHalf, Socket, Split, WriteHalf};
+    use zbus::export::async_trait::async_trait;
+    use zbus::fdo::ConnectionCredentials;
+
+    pub const SENDER: &str = "org.freedesktop.systemd1";
+
+    #[derive(Debug)]
+    pub struct Stream {
+        read: Reader,
+        write: Writer,
+    }
+
+    impl Stream {
+        pub fn new(s: tokio::net::UnixStream) -> Stream {
+            let cred = s.peer_cred().unwrap();
+            let (r, w) = s.into_split();
+            Stream {
+                read: Reader(r, cred.uid(), cred.pid()),
+                write: Writer(w),
+            }
+        }
+    }
+
+    impl Socket for Stream {
+        type ReadHalf = Reader;
+        type WriteHalf = Writer;
+        fn split(self) -> Split<Reader, Writer> {
+            Split::new(self.read, self.write)
+        }
+    }
+
+    #[derive(Debug)]
+    pub struct Reader(OwnedReadHalf, u32, Option<i32>);
+
+    #[async_trait]
+    impl ReadHalf for Reader {
+        async fn recvmsg(&mut self, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+            Ok((self.0.read(buf).await?, vec![]))
+        }
+        async fn peer_credentials(&mut self) -> io::Result<ConnectionCredentials> {
+            let mut c = ConnectionCredentials::default().set_unix_user_id(self.1);
+            if let Some(p) = self.2 {
+                c = c.set_process_id(p as u32);
+            }
+            Ok(c)
+        }
+    }
+
+    #[derive(Debug)]
+    pub struct Writer(OwnedWriteHalf);
+
+    #[async_trait]
+    impl WriteHalf for Writer {
+        async fn sendmsg(&mut self, buf: &[u8], _fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+            self.0.write(buf).await
+        }
+        async fn send_message(&mut self, msg: &zbus::Message) -> zbus::Result<()> {
+            self.0.write_all(&with_sender(msg.data())).await?;
+            self.0.flush().await?;
+            Ok(())
+        }
+        async fn flush(&mut self) -> io::Result<()> {
+            self.0.flush().await
+        }
+        async fn close(&mut self) -> io::Result<()> {
+            self.0.shutdown().await
+        }
+    }
+
+    fn align8(n: usize) -> usize {
+        (n + 7) & !7
+    }
+
+    /// The message `b` with a SENDER field holding [`SENDER`] appended to
+    /// its header fields.
+    pub fn with_sender(b: &[u8]) -> Vec<u8> {
+        let le = b[0] == b'l';
+        let u32_bytes = |n: u32| if le { n.to_le_bytes() } else { n.to_be_bytes() };
+        let f = [b[12], b[13], b[14], b[15]];
+        let fields_len = if le {
+            u32::from_le_bytes(f)
+        } else {
+            u32::from_be_bytes(f)
+        } as usize;
+        let fields_end = 16 + fields_len;
+        let mut out = b[..fields_end].to_vec();
+        out.resize(align8(out.len()), 0);
+        out.extend([7, 1, b's', 0]);
+        out.extend(u32_bytes(SENDER.len() as u32));
+        out.extend(SENDER.as_bytes());
+        out.push(0);
+        let new_len = (out.len() - 16) as u32;
+        out[12..16].copy_from_slice(&u32_bytes(new_len));
+        out.resize(align8(out.len()), 0);
+        out.extend_from_slice(&b[align8(fields_end)..]);
+        out
     }
 }
 
@@ -66,20 +198,56 @@ fn standin_p2p(path: &Path) -> Calls {
             let mut conns = Vec::new();
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
-                let stream = stream.into_std().unwrap();
-                let conn = zbus::connection::Builder::unix_stream(stream)
+                let conn = zbus::connection::Builder::socket(systemd_like::Stream::new(stream))
                     .server(zbus::Guid::generate())
                     .p2p()
                     .serve_at("/org/freedesktop/systemd1", Standin { calls: c.clone() })
                     .build()
                     .await;
                 if let Ok(conn) = conn {
+                    // Other units come and go meanwhile: systemd tells
+                    // every direct connection, unasked.
+                    let _ = conn
+                        .emit_signal(
+                            None::<()>,
+                            "/org/freedesktop/systemd1",
+                            "org.freedesktop.systemd1.Manager",
+                            "UnitNew",
+                            &(
+                                "dev-vdg.device",
+                                zbus::ObjectPath::try_from(
+                                    "/org/freedesktop/systemd1/unit/dev_2dvdg_2edevice",
+                                )
+                                .unwrap(),
+                            ),
+                        )
+                        .await;
                     conns.push(conn);
                 }
             }
         })
     });
     calls
+}
+
+/// [`start_daemon`] with the daemon's log in `log`.
+fn start_daemon_logged(dir: &Path, bus: &str, env: &[(&str, &str)], log: &Path) -> Kill {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvmetad"));
+    cmd.arg("--socket")
+        .arg(dir.join("lvmetad.socket"))
+        .env("DBUS_SYSTEM_BUS_ADDRESS", bus)
+        .env("LVM_SYSTEM_DIR", dir)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("LVMETAD_LOG")
+        .stderr(std::fs::File::create(log).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = Kill(cmd.spawn().unwrap());
+    let found = eventually(10, || dir.join("lvmetad.socket").exists().then_some(()));
+    assert!(found.is_some(), "lvmetad did not listen");
+    child
 }
 
 fn units(calls: &Calls) -> Vec<String> {
@@ -278,10 +446,12 @@ fn without_a_bus_activation_uses_the_private_socket_and_the_bus_is_joined_later(
     let private = dir.path().join("systemd-private");
     let calls = standin_p2p(&private);
     let addr = bus_addr(dir.path());
-    let _d = start_daemon(
+    let log = dir.path().join("lvmetad.log");
+    let _d = start_daemon_logged(
         dir.path(),
         &addr,
         &[("LVMETAD_SYSTEMD_PRIVATE", private.to_str().unwrap())],
+        &log,
     );
     // Fed over the socket, as pvscan --cache does.
     let sock = dir.path().join("lvmetad.socket");
@@ -298,6 +468,21 @@ fn without_a_bus_activation_uses_the_private_socket_and_the_bus_is_joined_later(
     }
     let got = wait_calls(&calls, 1, 10);
     assert_eq!(got, ["lvm-activate@early\\x2dvg.service"]);
+    // systemd's reply (sender org.freedesktop.systemd1) came back to the
+    // daemon: the start is logged as done, not as a failed StartUnit.
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let started = eventually(10, || {
+        let l = read_log();
+        (l.contains("started lvm-activate@early\\x2dvg.service (systemd's private socket)")
+            || l.contains("StartUnit"))
+        .then_some(l)
+    });
+    let l = started.unwrap_or_else(read_log);
+    assert!(
+        l.contains("started lvm-activate@early\\x2dvg.service (systemd's private socket)")
+            && !l.contains("StartUnit"),
+        "lvmetad's log:\n{l}"
+    );
     // The bus appears: the daemon joins it (backoff capped at a few
     // seconds) and exports what it already holds.
     std::thread::sleep(Duration::from_secs(1));
@@ -342,4 +527,38 @@ fn without_a_bus_activation_uses_the_private_socket_and_the_bus_is_joined_later(
         (stdout(&o).trim() == "b true").then_some(())
     });
     assert!(complete.is_some(), "VG object not exported on the new bus");
+}
+
+/// The stand-in is faithful where it matters: a plain zbus peer-to-peer
+/// client (what lvmetad used before) loses StartUnit on it exactly as on
+/// the real `/run/systemd/private`, with "Invalid unique name", because
+/// of the well-known sender systemd puts on its messages.
+#[test]
+fn a_plain_zbus_p2p_client_fails_on_systemds_sender() {
+    if !have_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("systemd-private");
+    let _calls = standin_p2p(&private);
+    let err = runtime().block_on(async {
+        let stream = std::os::unix::net::UnixStream::connect(&private).unwrap();
+        let conn = zbus::connection::Builder::unix_stream(stream)
+            .p2p()
+            .build()
+            .await
+            .unwrap();
+        let call = conn.call_method(
+            Some("org.freedesktop.systemd1"),
+            "/org/freedesktop/systemd1",
+            Some("org.freedesktop.systemd1.Manager"),
+            "StartUnit",
+            &("lvm-activate@vg.service", "replace"),
+        );
+        tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("no answer")
+            .unwrap_err()
+    });
+    assert!(err.to_string().contains("Invalid unique name"), "{err}");
 }

@@ -56,6 +56,13 @@ wait_sync() {
     done
 }
 
+# install_dbus_policy: let lvmetad own org.lvm.Lvmetad1 on the system bus
+# (systemd guest; run-all ships the project's dbus/ as /job/dbus)
+install_dbus_policy() {
+    install -D -m 0644 /job/dbus/org.lvm.Lvmetad1.conf /etc/dbus-1/system.d/org.lvm.Lvmetad1.conf
+    systemctl reload dbus.service 2>/dev/null || systemctl reload dbus-broker.service
+}
+
 # host JSON: ask the host to send a QMP command
 host() { echo "@@QMP $*" >/dev/ttyS0 2>/dev/null || echo "@@QMP $*" >/dev/console; }
 

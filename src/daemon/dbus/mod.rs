@@ -36,6 +36,7 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 const LIVE_POLL: Duration = Duration::from_secs(5);
 
 pub mod objects;
+mod private;
 pub mod raid;
 
 use objects::{changed, obj_path, LvProps, Props, PvProps, VgProps};
@@ -1046,8 +1047,10 @@ async fn private_systemd() -> zbus::Result<Connection> {
     let path = std::env::var_os("LVMETAD_SYSTEMD_PRIVATE")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| "/run/systemd/private".into());
-    let stream = std::os::unix::net::UnixStream::connect(path)?;
-    let build = zbus::connection::Builder::unix_stream(stream).p2p().build();
+    // Not Builder::unix_stream: systemd stamps its well-known name as the
+    // sender of every message on this socket, which zbus rejects (see
+    // `private`).
+    let build = private::connect(&path);
     tokio::time::timeout(START_TIMEOUT, build)
         .await
         .unwrap_or_else(|_| {

@@ -76,6 +76,7 @@ mkdir -p /etc/systemd/system/lvmetad.service.d
 printf '[Service]\nEnvironment=LVM_SYSTEM_DIR=%s\n' "$E" >/etc/systemd/system/lvmetad.service.d/test.conf
 sed "s#/usr/sbin/lvm #/usr/local/sbin/lvm-lvmetad-test #g" /job/rules.d/69-lvmetad.rules \
     >/etc/udev/rules.d/69-lvmetad.rules
+check dbus-policy install_dbus_policy
 systemctl daemon-reload
 check socket-start run systemctl start lvmetad.socket
 udevadm control --reload

@@ -99,6 +99,16 @@ check r5-degraded degraded
 readback degraded
 LVM_SYSTEM_DIR=$E $T/lvm lvs -o lv_name,lv_attr,sync_percent,lv_health_status "$VG"
 
+# Until now lvmetad had no bus name (no policy): the degraded unit was started
+# through systemd's private socket, whose messages name their sender
+# org.freedesktop.systemd1. With the policy, it joins the bus (retry <= 5 s)
+# and the next start goes over the bus.
+check degraded-via-private-socket sh -c "journalctl -u lvmetad.service --no-pager | grep -q 'started lvm-activate-degraded@$VG.service (systemd.s private socket)'"
+check dbus-policy install_dbus_policy
+on_bus() { journalctl -u lvmetad.service --no-pager | grep -q "serving org.lvm.Lvmetad1"; }
+wait_on_bus() { n=0; while ! on_bus; do sleep 0.5; n=$((n+1)); [ $n -ge 60 ] && return 1; done; return 0; }
+check lvmetad-joins-bus wait_on_bus
+
 # --- the 4th disk returns: refreshed, resynced --------------------------------
 plug 3; check replug-hot3 wait_present 3
 check r5-refreshed wait_whole
@@ -113,5 +123,6 @@ check activate-unit-after-return grep -q "rc=0 lvm vgchange -aay --autoactivatio
 dmsetup status | grep "$VG-r"
 readback whole
 LVM_SYSTEM_DIR=$E $T/lvm lvs -o lv_name,lv_attr,sync_percent,raid_sync_action,lv_health_status "$VG" | tee "$RESULTS/lvs-end.txt"
+check no-startunit-error sh -c "journalctl -u lvmetad.service --no-pager | grep 'started lvm-activate' && ! journalctl -u lvmetad.service --no-pager | grep -E 'StartUnit|not starting'"
 journalctl -u lvmetad.service -u "lvm-activate@$VG.service" -u "lvm-activate-degraded@$VG.service" --no-pager >"$RESULTS/journal.txt" 2>&1
 finish

@@ -60,8 +60,7 @@ sed "s#/usr/sbin/lvm #/usr/local/sbin/lvm-lvmetad-test #g" /job/rules.d/69-lvmet
 grep -n RUN /etc/udev/rules.d/69-lvmetad.rules
 # the D-Bus policy, and the activation unit running our lvm (the wrapper
 # records the call: the unit ran with the right VG)
-install -m 0644 /job/dbus/org.lvm.Lvmetad1.conf /etc/dbus-1/system.d/org.lvm.Lvmetad1.conf
-systemctl reload dbus.service || systemctl reload dbus-broker.service || true
+check dbus-policy install_dbus_policy
 sed "s#/usr/sbin/lvm #/usr/local/sbin/lvm-lvmetad-test #" "/job/units/lvm-activate@.service" \
     >"/etc/systemd/system/lvm-activate@.service"
 systemctl daemon-reload
