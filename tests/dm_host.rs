@@ -97,3 +97,114 @@ fn event_activation_disabled_does_nothing() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("event_activation=0"), "{}", r.stdout);
 }
+
+/// lvcreate (default -ay), lvextend, lvreduce, lvrename, lvremove and
+/// vgremove -f on a host without device-mapper: with lvm.conf
+/// `global/activation = 0` (tests/etc) they change the metadata only and
+/// say nothing about device-mapper (lvm2 does not touch it then); with
+/// activation enabled, lvcreate warns that the new LV is not activated and
+/// still succeeds, and the others (inactive LVs) work as before.
+#[test]
+fn lv_commands_without_device_mapper_change_metadata_only() {
+    if !no_dm_here() {
+        eprintln!("SKIPPED: this kernel has device-mapper (the guest tests cover it)");
+        return;
+    }
+    let Some((a, b)) = vg_on_loop() else { return };
+    let d = [&a, &b];
+    let on = ["--config", "global { activation = 1 }"];
+    let attr = |lv: &str| {
+        ours(
+            &d,
+            &[
+                "lvs",
+                "--noheadings",
+                "-o",
+                "lv_attr,lv_size",
+                "--units",
+                "m",
+                lv,
+            ],
+        )
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+    };
+    // activation = 0: silent, metadata only.
+    for args in [
+        &["lvcreate", "-n", "a0", "-L", "8m", "vgdmh"][..],
+        &["lvcreate", "-ay", "-n", "a1", "-L", "8m", "vgdmh"],
+        &["lvextend", "-L", "+4m", "vgdmh/a0"],
+        &["lvreduce", "-L", "4m", "vgdmh/a0"],
+        &["lvrename", "vgdmh/a1", "b1"],
+        &["lvremove", "vgdmh/b1"],
+    ] {
+        let r = ours(&d, args).ok();
+        assert!(
+            !r.stderr.contains("device-mapper") && !r.stderr.contains("not activated"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // (with activation = 0 the state column reads `XX`, as lvm2's)
+    let inactive = |a: &str| a.starts_with("-wi-") && a.chars().nth(4) != Some('a');
+    assert!(inactive(&attr("vgdmh/a0")), "{}", attr("vgdmh/a0"));
+    assert!(attr("vgdmh/a0").contains("4.00m"), "{}", attr("vgdmh/a0"));
+    // activation = 1 without device-mapper: created, not activated, warned.
+    let mut args = vec!["lvcreate", "-n", "w", "-L", "8m", "vgdmh"];
+    args.extend(on);
+    let r = ours(&d, &args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Logical volume \"w\" created."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("device-mapper is not available")
+            && r.stderr.contains("vgdmh/w was created but not activated"),
+        "{}",
+        r.stderr
+    );
+    assert!(inactive(&attr("vgdmh/w")), "{}", attr("vgdmh/w"));
+    // -an: no warning at all, even with activation enabled.
+    let mut args = vec!["lvcreate", "-an", "-n", "n", "-L", "8m", "vgdmh"];
+    args.extend(on);
+    let r = ours(&d, &args).ok();
+    assert!(!r.stderr.contains("device-mapper"), "{}", r.stderr);
+    // -k y: ACTIVATION_SKIP set (attr 'k'), so no activation is tried.
+    let mut args = vec!["lvcreate", "-k", "y", "-n", "k", "-L", "8m", "vgdmh"];
+    args.extend(on);
+    let r = ours(&d, &args).ok();
+    assert!(!r.stderr.contains("device-mapper"), "{}", r.stderr);
+    let k = attr("vgdmh/k");
+    assert!(inactive(&k) && k.chars().nth(9) == Some('k'), "{k}");
+    // Inactive LVs: resize/rename/remove work with activation enabled too.
+    for args in [
+        &["lvextend", "-L", "+4m", "vgdmh/w"][..],
+        &["lvreduce", "-L", "8m", "vgdmh/w"],
+        &["lvrename", "vgdmh", "w", "w2"],
+        &["lvremove", "vgdmh/w2"],
+    ] {
+        let mut with = args.to_vec();
+        with.extend(on);
+        let r = ours(&d, &with);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+    }
+    let mut args = vec!["vgremove", "-f", "vgdmh"];
+    args.extend(on);
+    let r = ours(&d, &args).ok();
+    assert!(r.stdout.contains("successfully removed"), "{}", r.stdout);
+}
+
+#[test]
+fn lvcreate_activation_arguments() {
+    for args in [
+        &["lvcreate", "-a", "maybe", "-L", "8m", "vg"][..],
+        &["lvcreate", "-k", "sometimes", "-L", "8m", "vg"],
+    ] {
+        let r = ours(&[], args);
+        assert_eq!(r.code, 3, "{args:?}: {}{}", r.stdout, r.stderr);
+    }
+}

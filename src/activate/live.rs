@@ -231,6 +231,24 @@ fn apply(
                     if let Err(e) = dmh.load(&spec.name, &table.targets, spec.read_only) {
                         return fail(&loaded, e.into());
                     }
+                    // libdm's `_dm_tree_preload_children`: a device that
+                    // grows is resumed at once, so the devices built on it
+                    // load tables of the new size (dm-raid checks the size
+                    // of its images when its table is loaded). It is still
+                    // listed as loaded so its parents go through the
+                    // suspend/resume cycle (its own resume is then a no-op).
+                    let len = |t: &mut dyn Iterator<Item = u64>| t.sum::<u64>();
+                    let grows = info.live_table
+                        && !info.suspended
+                        && len(&mut table.targets.iter().map(|t| t.length))
+                            > len(&mut live.iter().map(|l| l.1));
+                    if grows {
+                        if let Err(e) = dmh.resume(&spec.name, udev_flags(vg, spec)) {
+                            return fail(&loaded, e.into());
+                        }
+                        loaded.push((idx, false));
+                        continue;
+                    }
                     loaded.push((idx, info.live_table));
                 } else if info.suspended {
                     loaded.push((idx, false));

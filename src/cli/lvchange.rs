@@ -256,7 +256,9 @@ fn change_one(
                 ctx.say(why);
                 return Ok(());
             }
-            va.activate(lv)?;
+            if va.activate(lv)? {
+                vgchange::clear_rebuild(ctx, vg, lv)?;
+            }
         }
     }
     if args.refresh {
@@ -438,8 +440,8 @@ fn resync(ctx: &mut Ctx, args: &Args, vg: &str, lv: &str) -> Result<(), CmdError
         r.map_err(|e| CmdError::failed(format!("Failed to clear {}: {e}", path.display())))?;
         d.map_err(|e| CmdError::failed(format!("Failed to deactivate {vg}/{m}: {e}")))?;
     }
-    if was_active {
-        va.activate(lv)?;
+    if was_active && va.activate(lv)? {
+        vgchange::clear_rebuild(ctx, vg, lv)?;
     }
     Ok(())
 }

@@ -103,9 +103,16 @@ pub struct Args {
     /// Zero the first 4 KiB of the new LV (default y)
     #[arg(short = 'Z', long = "zero", value_name = "y|n")]
     pub zero: Option<String>,
-    /// Activate the new LV (y|n)
+    /// Activate the new LV (y|n; default y, as lvm2)
     #[arg(short = 'a', long = "activate", value_name = "y|n")]
     pub activate: Option<String>,
+    /// Set the ACTIVATION_SKIP flag of the new LV (y|n): it is then not
+    /// activated by -ay without -K (nor by this lvcreate without -K)
+    #[arg(short = 'k', long = "setactivationskip", value_name = "y|n")]
+    pub setactivationskip: Option<String>,
+    /// Activate the new LV even with ACTIVATION_SKIP set
+    #[arg(short = 'K', long = "ignoreactivationskip")]
+    pub ignoreactivationskip: bool,
     /// Wipe signatures (accepted for compatibility; the start is zeroed with -Z)
     #[arg(short = 'W', long = "wipesignatures", value_name = "y|n")]
     pub wipesignatures: Option<String>,
@@ -407,7 +414,9 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         }
     }
     let zero = yes_no("--zero", &args.zero, true)?;
-    let _activate = yes_no("--activate", &args.activate, true)?;
+    let activate = yes_no("--activate", &args.activate, true)?;
+    let skip = yes_no("--setactivationskip", &args.setactivationskip, false)?;
+    let activate = activate && (!skip || args.ignoreactivationskip);
     let policy = allocation_policy(&args)?;
     let read_only = match args.permission.as_deref() {
         None | Some("rw") => false,
@@ -461,7 +470,12 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     }
     let cands = candidates(&w, &pv_args)?;
     if let Some(p) = raid_params {
-        return create_raid(ctx, w, &args, p, name, cands, policy, read_only, zero);
+        create_raid(
+            ctx, &mut w, &args, p, &name, cands, policy, read_only, zero, skip,
+        )?;
+        activate_new(ctx, &mut w, &name, activate, args.nosync)?;
+        ctx.say(format!("Logical volume \"{name}\" created."));
+        return Ok(());
     }
     let stripe_size = (stripes > 1).then_some(stripe_size);
     if let Some(ss) = stripe_size {
@@ -514,7 +528,11 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         name: name.clone(),
         id: crate::uuid::format(&crate::uuid::generate()),
         status,
-        flags: vec![],
+        flags: if skip {
+            vec!["ACTIVATION_SKIP".to_string()]
+        } else {
+            vec![]
+        },
         tags: args.addtag.clone(),
         creation_time: Some(now()),
         creation_host: Some(hostname()),
@@ -528,6 +546,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         let first = w.vg.lvs.last().expect("just added").segments[0].clone();
         zero_start(&w, &first)?;
     }
+    activate_new(ctx, &mut w, &name, activate, false)?;
     ctx.say(format!("Logical volume \"{name}\" created."));
     Ok(())
 }
@@ -736,15 +755,17 @@ fn region_size_arg(s: &str) -> Result<u64, CmdError> {
 #[allow(clippy::too_many_arguments)]
 fn create_raid(
     ctx: &mut Ctx,
-    mut w: VgForWrite,
+    w: &mut VgForWrite,
     args: &Args,
     mut p: RaidParams,
-    name: String,
+    name: &str,
     cands: Option<Vec<alloc::Candidate>>,
     policy: Policy,
     read_only: bool,
     zero: bool,
+    skip: bool,
 ) -> Result<(), CmdError> {
+    let name = name.to_string();
     let t = p.raid_type;
     let vg_name = w.vg.name.clone();
     // _check_raid_parameters
@@ -916,12 +937,75 @@ fn create_raid(
         e => CmdError::failed(e.to_string()),
     })?;
     w.vg = created.vg;
+    if skip {
+        if let Some(l) = w.vg.lvs.iter_mut().find(|l| l.name == name) {
+            l.flags.push("ACTIVATION_SKIP".into());
+        }
+    }
     w.commit(ctx)?;
     if !ctx.common.test {
-        zero_raid(&w, &name, zero)?;
+        zero_raid(w, &name, zero)?;
     }
-    ctx.say(format!("Logical volume \"{name}\" created."));
     Ok(())
+}
+
+/// lvm2's activation of a new LV (`lv_active_change` in
+/// `_lv_create_an_lv`, default `-ay`): after the commit (and the zeroing),
+/// the LV is activated when device-mapper is there. Nothing with `-an`,
+/// an ACTIVATION_SKIP LV without `-K`, `--test`, or lvm.conf
+/// `global/activation = 0` (device-mapper is not touched, as lvm2). On a
+/// host without device-mapper the LV stays inactive with a warning. When
+/// the activation itself fails, the new LV is deactivated and removed
+/// again, as lvm2's `deactivate_and_revert_new_lv`.
+fn activate_new(
+    ctx: &mut Ctx,
+    w: &mut VgForWrite,
+    name: &str,
+    activate: bool,
+    nosync: bool,
+) -> Result<(), CmdError> {
+    let vg = &w.vg.name;
+    if !activate || ctx.common.test || !ctx.config.bool("global/activation", true) {
+        return Ok(());
+    }
+    let dm = match crate::activate::dm::Dm::open() {
+        Ok(d) => d,
+        Err(e @ crate::activate::dm::DmError::Unavailable(_)) => {
+            ctx.warn(format!(
+                "{e}. Logical volume {vg}/{name} was created but not activated."
+            ));
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(CmdError::failed(format!(
+                "Failed to activate new LV {vg}/{name}: {e} (the LV is created; activate it \
+                 with `lvchange -ay {vg}/{name}`)."
+            )))
+        }
+    };
+    let (pvs, missing) = super::vgchange::write_pv_devices(w);
+    let mode = super::vgchange::mode(ctx, None, false)?;
+    let mut opts = super::vgchange::table_options(&dm, mode, missing);
+    opts.nosync = nosync;
+    let Err(e) = crate::activate::activate(&dm, &w.vg, name, &pvs, &opts) else {
+        return Ok(());
+    };
+    let vg = vg.clone();
+    let mut msg = format!("Failed to activate new LV {vg}/{name}: {e}");
+    let reverted = crate::activate::deactivate(&dm, &w.vg, name)
+        .map_err(|e| e.to_string())
+        .and_then(|_| crate::raid::remove(&w.vg, name).map_err(|e| e.to_string()))
+        .and_then(|new| {
+            w.vg = new;
+            w.commit(ctx).map_err(|e| e.to_string())
+        });
+    match reverted {
+        Ok(()) => msg.push_str(" (the new LV was removed again)."),
+        Err(r) => msg.push_str(&format!(
+            " (removing the new LV again failed: {r}; remove it with `lvremove {vg}/{name}`)."
+        )),
+    }
+    Err(CmdError::failed(msg))
 }
 
 /// Clear the first 4 KiB of every metadata sub-LV (stale dm-raid

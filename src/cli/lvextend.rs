@@ -369,6 +369,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         .map(|p| parse_pv_arg(p))
         .collect::<Result<_, _>>()?;
     let mut w = VgForWrite::open(ctx, &vg_name)?;
+    let old_vg = w.vg.clone();
     let idx =
         w.vg.lvs
             .iter()
@@ -410,6 +411,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         let (old, new) = resize_raid(ctx, &mut w, &lv_name, &req, cands.as_deref())?;
         let (before, after) = (size_and_extents(&w.vg, old), size_and_extents(&w.vg, new));
         w.commit(ctx)?;
+        super::vgchange::reload_after_commit(ctx, &w, &old_vg, &lv_name)?;
         ctx.say(format!(
             "Size of logical volume {vg_name}/{lv_name} changed from {before} to {after}."
         ));
@@ -529,6 +531,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     lv.segments.extend(new);
     merge_segments(&mut lv.segments);
     w.commit(ctx)?;
+    super::vgchange::reload_after_commit(ctx, &w, &old_vg, &lv_name)?;
     ctx.say(format!(
         "Size of logical volume {vg_name}/{lv_name} changed from {before} to {after}."
     ));

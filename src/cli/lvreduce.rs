@@ -11,8 +11,9 @@ use super::lvextend::{raid_sub_lv_kind, resize_raid, ResizeRequest};
 use super::lvops::{display_size, size_and_extents};
 use super::vgwrite::VgForWrite;
 use super::CmdError;
-use crate::model::{Lv, SegType};
+use crate::model::{Lv, SegType, Vg};
 use crate::units::{parse_extents, parse_size_mb, PercentOf, Sign};
+use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -60,6 +61,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     let (vg_name, lv_name) = split_lv_path(&args.lv)?;
     let full = format!("{vg_name}/{lv_name}");
     let mut w = VgForWrite::open(ctx, &vg_name)?;
+    let old_vg = w.vg.clone();
     let lv =
         w.vg.lv(&lv_name)
             .cloned()
@@ -89,7 +91,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
             reduce: true,
         };
         let (old, new) = resize_raid(ctx, &mut w, &lv_name, &req, None)?;
-        return finish(ctx, w, &full, old, new);
+        return finish(ctx, w, &old_vg, &lv_name, args.force > 0, old, new);
     }
     if let Some(s) = lv.segments.iter().find(|s| s.segtype != SegType::Striped) {
         return Err(CmdError::failed(format!(
@@ -204,18 +206,59 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         )));
     }
     trim_striped(w.vg.lv_mut(&lv_name).expect("found"), new);
-    finish(ctx, w, &full, le, new)
+    finish(ctx, w, &old_vg, &lv_name, args.force > 0, le, new)
+}
+
+/// lvm2's `_lvreduce_confirm` for an active LV: warn, and without -f/-y
+/// ask (no terminal: the answer is no).
+fn confirm_active(ctx: &Ctx, old_vg: &Vg, lv: &str, force: bool, new: u64) -> Result<(), CmdError> {
+    if !ctx.config.bool("global/activation", true) || !crate::activate::is_active(old_vg, lv) {
+        return Ok(());
+    }
+    let full = format!("{}/{lv}", old_vg.name);
+    ctx.warn(format!(
+        "Reducing active logical volume to {}.",
+        display_size(new * old_vg.extent_size * 512)
+    ));
+    ctx.warn("THIS MAY DESTROY YOUR DATA (filesystem etc.)");
+    if force || ctx.common.yes {
+        return Ok(());
+    }
+    let question = format!("Do you really want to reduce {full}? [y/n]: ");
+    let stdin = std::io::stdin();
+    let yes = if stdin.is_terminal() {
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).unwrap_or(0) > 0
+            && matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    } else {
+        eprintln!("{question}[n]");
+        false
+    };
+    if yes {
+        Ok(())
+    } else {
+        Err(CmdError::failed(format!(
+            "Logical volume {full} NOT reduced (it is active; confirm with -f or -y)."
+        )))
+    }
 }
 
 fn finish(
     ctx: &mut Ctx,
     mut w: VgForWrite,
-    full: &str,
+    old_vg: &Vg,
+    lv: &str,
+    force: bool,
     old: u64,
     new: u64,
 ) -> Result<(), CmdError> {
+    let full = &format!("{}/{lv}", w.vg.name);
     let (before, after) = (size_and_extents(&w.vg, old), size_and_extents(&w.vg, new));
+    confirm_active(ctx, old_vg, lv, force, new)?;
     w.commit(ctx)?;
+    super::vgchange::reload_after_commit(ctx, &w, old_vg, lv)?;
     ctx.say(format!(
         "Size of logical volume {full} changed from {before} to {after}."
     ));

@@ -81,6 +81,17 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     }
     w.vg = crate::raid::rename(&w.vg, &old, &new).map_err(|e| CmdError::failed(e.to_string()))?;
     w.commit(ctx)?;
+    // An active LV: its devices are renamed (found by their DM UUIDs, which
+    // the rename keeps) as lvm2's reload after the commit does; without
+    // udev the old /dev/VG/OLD link is ours to remove (lvm2's
+    // `fs_rename_lv`). No-op when inactive or activation is off.
+    if super::vgchange::is_live(ctx, &w.vg, &new) {
+        super::vgchange::reload_after_commit(ctx, &w, &w.vg, &new)?;
+        let link = crate::activate::dm::lv_link_path(&vg_name, &old);
+        if std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = std::fs::remove_file(&link);
+        }
+    }
     ctx.say(format!(
         "Renamed \"{old}\" to \"{new}\" in volume group \"{vg_name}\""
     ));

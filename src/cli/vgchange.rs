@@ -150,7 +150,7 @@ pub fn skip_reason(
             ));
         }
     }
-    if lv.has_status("ACTIVATION_SKIP") && !ignore_skip {
+    if (lv.has_status("ACTIVATION_SKIP") || lv.has_flag("ACTIVATION_SKIP")) && !ignore_skip {
         return Some(format!(
             "Skipping activation of {name} (ACTIVATION_SKIP flag; use -K)."
         ));
@@ -211,10 +211,15 @@ impl<'a> VgActivation<'a> {
         })
     }
 
-    pub fn activate(&self, lv: &str) -> Result<(), CmdError> {
-        activate::activate(self.dm, &self.vg, lv, &self.pvs, &self.opts)
-            .map(|_| ())
-            .map_err(|e| lv_err(&self.vg, lv, "activate", e))
+    /// Activate `lv`; true when its top device was (re)loaded with a
+    /// table naming `rebuild` images (sub-LVs flagged REBUILD), which the
+    /// caller then clears with [`clear_rebuild`].
+    pub fn activate(&self, lv: &str) -> Result<bool, CmdError> {
+        let applied = activate::activate(self.dm, &self.vg, lv, &self.pvs, &self.opts)
+            .map_err(|e| lv_err(&self.vg, lv, "activate", e))?;
+        let top = activate::dm_name(&self.vg.name, lv, None);
+        let loaded = applied.created.contains(&top) || applied.reloaded.contains(&top);
+        Ok(loaded && has_rebuild(&self.vg, lv))
     }
 
     pub fn refresh(&self, lv: &str) -> Result<(), CmdError> {
@@ -237,6 +242,45 @@ impl<'a> VgActivation<'a> {
             .filter(|l| l.is_visible() && activate::is_active(&self.vg, &l.name))
             .count()
     }
+}
+
+/// The LV `lv` and its sub-LVs.
+fn lv_tree(vg: &Vg, lv: &str) -> Vec<String> {
+    let mut tree = crate::raid::sub_lvs(vg, lv);
+    tree.push(lv.to_string());
+    tree
+}
+
+/// Whether a sub-LV of `lv` (or `lv`) carries the REBUILD status flag.
+pub fn has_rebuild(vg: &Vg, lv: &str) -> bool {
+    lv_tree(vg, lv)
+        .iter()
+        .any(|n| vg.lv(n).is_some_and(|l| l.has_status("REBUILD")))
+}
+
+/// After a table with `rebuild` was loaded for `lv`: commit the metadata
+/// once more with REBUILD cleared on the LV and its sub-LVs, as lvm2 does
+/// after its reload (raid_manip.c `_reset_flags_passed_to_kernel`), so the
+/// next activation does not rebuild the images again.
+pub fn clear_rebuild(ctx: &mut Ctx, vg: &str, lv: &str) -> Result<(), CmdError> {
+    let mut w = super::vgwrite::VgForWrite::open(ctx, vg)?;
+    let tree = lv_tree(&w.vg, lv);
+    let mut changed = false;
+    for l in w.vg.lvs.iter_mut().filter(|l| tree.contains(&l.name)) {
+        let n = l.status.len();
+        l.status.retain(|s| s != "REBUILD");
+        changed |= l.status.len() != n;
+    }
+    if changed {
+        log::info!("Clearing REBUILD flags of {vg}/{lv} after loading its table.");
+        w.commit(ctx).map_err(|e| {
+            CmdError::failed(format!(
+                "{vg}/{lv} is active and rebuilding, but clearing its REBUILD flags failed \
+                 (the next activation rebuilds again): {e}"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 fn lv_err(vg: &Vg, lv: &str, what: &str, e: activate::ActivateError) -> CmdError {
@@ -317,13 +361,13 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
         // concurrently, so that their udev round trips overlap as they do
         // under lvm2's single cookie per command.
         let va_ref = &va;
-        let results: Vec<Result<(), CmdError>> = std::thread::scope(|sc| {
+        let results: Vec<Result<bool, CmdError>> = std::thread::scope(|sc| {
             let hs: Vec<_> = todo
                 .iter()
                 .map(|lv| {
                     sc.spawn(move || {
                         if how == Activate::No {
-                            va_ref.deactivate(lv)
+                            va_ref.deactivate(lv).map(|_| false)
                         } else {
                             va_ref.activate(lv)
                         }
@@ -334,10 +378,19 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
                 .map(|h| h.join().expect("activation thread"))
                 .collect()
         });
-        for r in results {
-            if let Err(e) = r {
-                e.report();
-                failed += 1;
+        for (lv, r) in todo.iter().zip(results) {
+            match r {
+                Err(e) => {
+                    e.report();
+                    failed += 1;
+                }
+                Ok(true) => {
+                    if let Err(e) = clear_rebuild(ctx, name, lv) {
+                        e.report();
+                        failed += 1;
+                    }
+                }
+                Ok(false) => {}
             }
         }
         ctx.say(format!(
@@ -418,6 +471,12 @@ pub fn write_pv_devices(w: &super::vgwrite::VgForWrite) -> (PvDevices, Vec<Strin
     (devs, missing)
 }
 
+/// Whether LV `lv` of `vg` is active and this command may touch
+/// device-mapper (not --test, lvm.conf `global/activation` not 0).
+pub fn is_live(ctx: &Ctx, vg: &Vg, lv: &str) -> bool {
+    !ctx.common.test && ctx.config.bool("global/activation", true) && activate::is_active(vg, lv)
+}
+
 /// After a committed metadata change of LV `lv`: reload its live tables
 /// in lvm2's order (see [`crate::activate::reload`]). Nothing when the LV
 /// is not active (or there is no device-mapper and it cannot be).
@@ -431,7 +490,7 @@ pub fn reload_after_commit(
     let was = old_vg
         .lv(lv)
         .is_some_and(|_| activate::is_active(old_vg, lv));
-    if !was || ctx.common.test {
+    if !was || ctx.common.test || !ctx.config.bool("global/activation", true) {
         return Ok(());
     }
     let dm = open_dm(ctx)?;
@@ -451,7 +510,10 @@ pub fn reload_after_commit(
 /// as lvm2 does; an LV in use (mounted, open) is refused. Nothing when the
 /// LV is not active (or in --test mode).
 pub fn deactivate_before_remove(ctx: &Ctx, vg: &Vg, lv: &str) -> Result<(), CmdError> {
-    if ctx.common.test || !activate::is_active(vg, lv) {
+    if ctx.common.test
+        || !ctx.config.bool("global/activation", true)
+        || !activate::is_active(vg, lv)
+    {
         return Ok(());
     }
     let dm = open_dm(ctx)?;
@@ -459,7 +521,7 @@ pub fn deactivate_before_remove(ctx: &Ctx, vg: &Vg, lv: &str) -> Result<(), CmdE
         .map(|_| ())
         .map_err(|e| match e {
             activate::ActivateError::InUse { .. } => CmdError::failed(format!(
-                "Logical volume {}/{lv} in use: unmount or close it before removing it.",
+                "Logical volume {}/{lv} in use. Unmount or close it before removing it.",
                 vg.name
             )),
             e => CmdError::failed(format!(

@@ -37,6 +37,11 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
             ctx.say("TEST MODE: Metadata will NOT be updated.");
             continue;
         }
+        // Active LVs are deactivated first, as lvremove does in lvm2's
+        // vgremove -f (an open LV is refused and the VG stays).
+        for lv in &visible {
+            super::vgchange::deactivate_before_remove(ctx, &w.vg, lv)?;
+        }
         for lv in &visible {
             ctx.say(format!("Logical volume \"{lv}\" successfully removed."));
         }

@@ -122,8 +122,69 @@ check lvchange-ay-r5 run ours lvchange -ay "$VG/r_raid5"
 check lvremove-active run ours lvremove "$VG/r_raid5"
 check lvremove-deactivated test "$(dmsetup info -c --noheadings -o name | grep -cE "^$VG-r_raid5($|_r)")" = 0
 
+# --- commands on active LVs (lvm2 2.03.16 behaviour) -------------------------
+size_of() { blockdev --getsize64 "$1" 2>/dev/null || echo 0; }
+refuses() { ! "$@" </dev/null; }
+# lvcreate activates by default (-ay) and zeroes the first 4 KiB: a second LV
+# on the extents of a removed one reads zeros there, the old data after it
+check lvcreate-ay run ours lvcreate -n act -L 8m "$VG"
+check lvcreate-ay-node test -b "/dev/$VG/act" -a -b "/dev/mapper/$VG-act"
+check act-fill dd if=/dev/urandom of="/dev/$VG/act" bs=64k count=2 conv=fsync
+check act-remove run ours lvremove -f "$VG/act"
+check lvcreate-ay-2 run ours lvcreate -n act -L 8m "$VG"
+check lvcreate-zeroed test "$(dd if="/dev/$VG/act" bs=4096 count=1 2>/dev/null | tr -d '\000' | wc -c)" = 0
+check lvcreate-zero-4k-only test "$(dd if="/dev/$VG/act" bs=4096 skip=1 count=1 2>/dev/null | tr -d '\000' | wc -c)" -gt 0
+check lvcreate-an run ours lvcreate -an -n inact -L 8m "$VG"
+check lvcreate-an-inactive test ! -e "/dev/mapper/$VG-inact"
+check lvcreate-k run ours lvcreate -k y -n skipped -L 8m "$VG"
+check lvcreate-k-inactive test ! -e "/dev/mapper/$VG-skipped"
+# lvextend/lvreduce of active LVs reload the table (linear and raid1)
+check lvextend-lin run ours lvextend -L 16m "$VG/act"
+check lvextend-lin-grew test "$(size_of "/dev/$VG/act")" = $((16 << 20))
+check lvreduce-active-needs-f refuses ours lvreduce -L 12m "$VG/act"
+check lvreduce-lin run ours lvreduce -f -L 12m "$VG/act"
+check lvreduce-lin-shrank test "$(size_of "/dev/$VG/act")" = $((12 << 20))
+check lvcreate-r1 run ours lvcreate --type raid1 -m 1 -n r1 -L 8m "$VG"
+check r1-active test -b "/dev/$VG/r1"
+check r1-sync run ours lvwait --sync --timeout 120 "$VG/r1"
+check lvextend-r1 run ours lvextend -L 16m "$VG/r1"
+check lvextend-r1-grew test "$(size_of "/dev/$VG/r1")" = $((16 << 20))
+dmsetup table | grep "^$VG-r1"
+for i in 0 1; do
+    check "lvextend-r1-image$i-grew" test "$(size_of "/dev/mapper/$VG-r1_rimage_$i")" = $((16 << 20))
+done
+check r1-sync-2 run ours lvwait --sync --timeout 120 "$VG/r1"
+# lvrename of an active LV renames its devices and the /dev/VG/LV link
+check lvrename-active run ours lvrename "$VG" act act2
+check lvrename-new-link test -b "/dev/$VG/act2" -a -b "/dev/mapper/$VG-act2"
+check lvrename-old-gone test ! -e "/dev/$VG/act" -a ! -e "/dev/mapper/$VG-act"
+check lvrename-r1 run ours lvrename "$VG/r1" "$VG/r1b"
+check lvrename-r1-subs test "$(dmsetup info -c --noheadings -o name | grep -cE "^$VG-r1b_r(image|meta)_[01]$")" = 4
+check lvrename-r1-old-gone test "$(dmsetup info -c --noheadings -o name | grep -cE "^$VG-r1($|_)")" = 0
+# an offline lvconvert -m +1 leaves REBUILD; the next activation loads
+# `rebuild`, then the metadata is committed without REBUILD
+check r1b-an run ours lvchange -an "$VG/r1b"
+check lvconvert-offline run ours lvconvert -y -m +1 "$VG/r1b"
+lvm vgcfgbackup -f /tmp/vg.rebuild "$VG" >/dev/null 2>&1
+check rebuild-in-metadata test "$(grep -c REBUILD /tmp/vg.rebuild)" -gt 0
+check r1b-ay run ours lvchange -ay "$VG/r1b"
+dmsetup table "$VG-r1b"
+check rebuild-in-first-table sh -c "dmsetup table $VG-r1b | grep -q ' rebuild 2'"
+lvm vgcfgbackup -f /tmp/vg.rebuilt "$VG" >/dev/null 2>&1
+check rebuild-cleared test "$(grep -c REBUILD /tmp/vg.rebuilt)" = 0
+check r1b-sync run ours lvwait --sync --timeout 120 "$VG/r1b"
+check r1b-an-2 run ours lvchange -an "$VG/r1b"
+check r1b-ay-2 run ours lvchange -ay "$VG/r1b"
+dmsetup table "$VG-r1b"
+check no-rebuild-second-table sh -c "! dmsetup table $VG-r1b | grep -q rebuild"
+# vgremove -f deactivates the active LVs first
+check vgchange-ay-before-vgremove run ours vgchange -ay "$VG"
+check some-active test "$(vg_devs $VG)" -gt 0
+
 # --- a VG real lvm2 created --------------------------------------------------
 check lvm2-vgremove run ours vgremove -f "$VG"
+check vgremove-no-devices-left test "$(vg_devs $VG)" = 0
+check vgremove-no-links-left test ! -e "/dev/$VG"
 check lvm2-vgcreate run lvm vgcreate vgl "$D0" "$D1" "$D2" "$D3"
 check lvm2-lvcreate-lin run lvm lvcreate -an -n lin -L 8m vgl
 check lvm2-lvcreate-r5 run lvm lvcreate -an --type raid5 -i 2 -n r5 -L 8m vgl
