@@ -156,7 +156,7 @@ pub fn skip_reason(
         ));
     }
     if how == Activate::Auto {
-        if lv.has_status("NOAUTOACTIVATE") {
+        if lv.has_flag("NOAUTOACTIVATE") || lv.has_status("NOAUTOACTIVATE") {
             return Some(format!(
                 "Skipping autoactivation of {name} (autoactivation disabled for the LV)."
             ));
@@ -331,7 +331,12 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
                 continue;
             }
         };
-        if how == Activate::Auto && va.vg.status.iter().any(|s| s == "NOAUTOACTIVATE") {
+        // lvm2 writes `--setautoactivation n` into the VG's and LV's
+        // `flags` (older metadata may have it in `status`).
+        if how == Activate::Auto
+            && (va.vg.flags.iter().any(|s| s == "NOAUTOACTIVATE")
+                || va.vg.status.iter().any(|s| s == "NOAUTOACTIVATE"))
+        {
             log::info!(
                 "Skipping autoactivation of VG {name} (autoactivation disabled for the VG)."
             );

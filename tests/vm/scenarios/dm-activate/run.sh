@@ -117,6 +117,27 @@ check no-devices-left-2 test "$(vg_devs $VG)" = 0
 n=$(lvm lvs --noheadings -o lv_attr "$VG" | awk 'substr($1,5,1)=="a"' | wc -l)
 check lvm2-sees-inactive test "$n" = 0
 
+# autoactivation (-aay, what lvm-activate@.service runs): the LV flag real
+# lvm2 writes with --setautoactivation n, and activation/auto_activation_volume_list
+check lvm2-setautoactivation-n run lvm lvchange --setautoactivation n "$VG/str"
+check ours-vgchange-aay run ours vgchange -aay --autoactivation event "$VG"
+check aay-skips-noautoactivate test ! -e "/dev/$VG/str"
+check aay-activates-lin test -b "/dev/$VG/lin"
+check aay-activates-raid1 test -b "/dev/$VG/r_raid1"
+check ours-vgchange-an-aay run ours vgchange -an "$VG"
+check ours-vgchange-aay-list run ours vgchange -aay --config 'activation { auto_activation_volume_list = [ "vgdm/lin" ] }' "$VG"
+check aay-list-activates-lin test -b "/dev/$VG/lin"
+check aay-list-skips-raid1 test ! -e "/dev/$VG/r_raid1"
+check ours-vgchange-ay-ignores-list run ours vgchange -ay --config 'activation { auto_activation_volume_list = [ "vgdm/lin" ] }' "$VG"
+check ay-activates-str test -b "/dev/$VG/str"
+check ours-vgchange-an-aay-2 run ours vgchange -an "$VG"
+check lvm2-setautoactivation-y run lvm lvchange --setautoactivation y "$VG/str"
+check lvm2-vg-setautoactivation-n run lvm vgchange --setautoactivation n "$VG"
+check ours-vgchange-aay-vg-off run ours vgchange -aay "$VG"
+check aay-vg-off-activates-nothing test "$(vg_devs $VG)" = 0
+check lvm2-vg-setautoactivation-y run lvm vgchange --setautoactivation y "$VG"
+check no-devices-left-aay test "$(vg_devs $VG)" = 0
+
 # lvremove of an active LV deactivates it first
 check lvchange-ay-r5 run ours lvchange -ay "$VG/r_raid5"
 check lvremove-active run ours lvremove "$VG/r_raid5"
