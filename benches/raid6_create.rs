@@ -8,26 +8,17 @@
 //! Run: `sudo cargo bench --bench raid6_create` (`RAID6_PVS`, `RAID6_LVS`,
 //! `RAID6_ROUNDS` override the defaults 256, 1000 and 7).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+mod common;
+
+use common::Loops;
 use lvmetad::model::text::{parse_vg_text, vg_to_text, TextHeader, TextStyle};
 use lvmetad::model::{Area, Lv, SegType, Segment};
 
 const CFG: &str = "global{activation=0} devices{obtain_device_list_from_udev=0 use_devicesfile=0} backup{backup=0 archive=0}";
-
-/// Loop devices this run attached; detached (by name) on drop, also when
-/// the bench panics.
-struct Loops(Vec<String>);
-
-impl Drop for Loops {
-    fn drop(&mut self) {
-        for l in &self.0 {
-            let _ = Command::new("losetup").args(["-d", l]).status();
-        }
-    }
-}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -108,30 +99,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut loops = Loops(Vec::new());
     for i in 0..npv {
-        let img: PathBuf = dir.path().join(format!("d{i}.img"));
-        std::fs::File::create(&img)
-            .unwrap()
-            .set_len(64 << 20)
-            .unwrap();
-        let out = Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(&img)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "losetup failed");
-        loops
-            .0
-            .push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        loops.attach_new(&dir.path().join(format!("d{i}.img")), 64 << 20);
     }
     let devs = loops.0.join(",");
-    let lvm2 = |args: &[&str]| {
-        let mut c = Command::new("lvm");
-        c.arg(args[0])
-            .args(["--config", CFG, "--devices", &devs])
-            .args(&args[1..])
-            .env("LVM_SUPPRESS_FD_WARNINGS", "1");
-        c
-    };
+    let lvm2 = |args: &[&str]| loops.lvm2(CFG, args);
     let mut args = vec!["vgcreate", "-y", "vgr6"];
     args.extend(loops.0.iter().map(|s| s.as_str()));
     run(&mut lvm2(&args));

@@ -2,23 +2,16 @@
 //! loop-device PVs in one run. Needs root. Prints medians and the ratio.
 //! Run: `sudo cargo bench --bench scan_vs_lvm2`.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
+
+mod common;
+
+use common::Loops;
 
 const N: usize = 64;
 const ROUNDS: usize = 11;
 const CFG: &str = "global{activation=0} devices{obtain_device_list_from_udev=0 use_devicesfile=0} backup{backup=0 archive=0}";
-
-struct Loops(Vec<String>, tempfile::TempDir);
-
-impl Drop for Loops {
-    fn drop(&mut self) {
-        for l in &self.0 {
-            let _ = Command::new("losetup").args(["-d", l]).status();
-        }
-    }
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -42,31 +35,13 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut loops = Loops(Vec::new(), tempfile::tempdir().unwrap());
+    let mut loops = Loops(Vec::new());
+    let etc_dir = tempfile::tempdir().unwrap();
     for i in 0..N {
-        let img: PathBuf = dir.path().join(format!("d{i}.img"));
-        std::fs::File::create(&img)
-            .unwrap()
-            .set_len(16 << 20)
-            .unwrap();
-        let out = Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(&img)
-            .output()
-            .unwrap();
-        loops
-            .0
-            .push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        loops.attach_new(&dir.path().join(format!("d{i}.img")), 16 << 20);
     }
     let devs = loops.0.join(",");
-    let lvm2 = |args: &[&str]| {
-        let mut c = Command::new("lvm");
-        c.arg(args[0])
-            .args(["--config", CFG, "--devices", &devs])
-            .args(&args[1..])
-            .env("LVM_SUPPRESS_FD_WARNINGS", "1");
-        c
-    };
+    let lvm2 = |args: &[&str]| loops.lvm2(CFG, args);
     let mut args = vec!["vgcreate", "vgbench"];
     args.extend(loops.0.iter().map(|s| s.as_str()));
     assert!(lvm2(&args).status().unwrap().success());
@@ -76,7 +51,7 @@ fn main() {
             .output()
             .unwrap();
     }
-    let etc = loops.1.path().to_path_buf();
+    let etc = etc_dir.path().to_path_buf();
     std::fs::write(etc.join("lvm.conf"), "global { activation = 0 }\n").unwrap();
     let ours = || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_lvm"));

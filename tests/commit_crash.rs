@@ -7,9 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{lvm2, ours, require_root, LoopDev};
-use lvmetad::commit::{write_vg, PvWrite};
-use lvmetad::device::scan::{scan_devices, DevScan};
+use common::{lvm2, ours, require_root, write_vg_text, LoopDev};
+use lvmetad::device::scan::scan_devices;
 use lvmetad::device::{BlockIo, Device, DeviceError};
 use lvmetad::model::{vg_to_text, TextHeader, TextStyle};
 
@@ -118,20 +117,7 @@ fn cut_commit(
             budget,
         })
         .collect();
-    let mut writes: Vec<PvWrite> = devs
-        .iter_mut()
-        .zip(imgs)
-        .map(|(d, p)| PvWrite {
-            mdas: match &scan.devices[scan.device_index(p).unwrap()].1 {
-                DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
-                _ => panic!("{} is not a PV", p.display()),
-            },
-            dev: d as &mut (dyn BlockIo + Send),
-            in_use: true,
-            new_label: None,
-        })
-        .collect();
-    write_vg("vgcrash", &mut writes, &text).map_err(|e| e.to_string())
+    write_vg_text(&scan, imgs, &mut devs, "vgcrash", &text).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -6,13 +6,8 @@
 
 mod common;
 
-use common::{lvm2, ours, require_root, LoopDev, Run};
-use lvmetad::model::{parse_vg_text, Vg};
-
-fn names(devs: &[&LoopDev]) -> Vec<String> {
-    devs.iter().map(|d| d.name()).collect()
-}
-
+use common::{lv_shape, lvm2, lvm2_accepts, names, our_vg, ours, require_root, LoopDev, Run};
+use lvmetad::model::Vg;
 fn vgcreate(devs: &[&LoopDev], vg: &str, extra: &[&str]) {
     let n = names(devs);
     let mut a = vec!["vgcreate"];
@@ -20,30 +15,6 @@ fn vgcreate(devs: &[&LoopDev], vg: &str, extra: &[&str]) {
     a.push(vg);
     a.extend(n.iter().map(String::as_str));
     ours(devs, &a).ok();
-}
-
-fn our_vg(devs: &[&LoopDev], vg: &str) -> Vg {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("b.vg");
-    ours(devs, &["vgcfgbackup", "-f", f.to_str().unwrap(), vg]).ok();
-    parse_vg_text(&std::fs::read_to_string(f).unwrap())
-        .unwrap()
-        .0
-}
-
-/// LVs without ids, creation times and hosts, in printed order.
-fn lv_shape(vg: &Vg) -> Vec<String> {
-    let mut lvs: Vec<_> = vg.lvs.iter().filter(|l| l.is_visible()).collect();
-    lvs.extend(vg.lvs.iter().filter(|l| !l.is_visible()));
-    lvs.into_iter()
-        .map(|l| {
-            let mut l = l.clone();
-            l.id.clear();
-            l.creation_time = None;
-            l.creation_host = None;
-            format!("{l:?}")
-        })
-        .collect()
 }
 
 /// (LV, PV) pairs where a PV holds extents of two images of a RAID LV.
@@ -69,12 +40,6 @@ fn shared_pvs(vg: &Vg) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-#[track_caller]
-fn lvm2_accepts(devs: &[&LoopDev], vg: &str) {
-    let r = lvm2(devs, &["vgck", vg]);
-    assert_eq!(r.code, 0, "vgck: {}", r.stderr);
 }
 
 fn lines(s: &str) -> Vec<&str> {
@@ -365,7 +330,7 @@ fn resizing_renaming_removing_like_lvm2() {
                 .collect();
             continue;
         }
-        let (got, want) = (lv_shape(&vb), lv_shape(&va));
+        let (got, want) = (lv_shape(&vb, &[]), lv_shape(&va, &[]));
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g, w, "{step:?}: metadata");
         }

@@ -20,60 +20,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{lvm2, ours, require_root, LoopDev};
+use common::{
+    from_placeholders, lv_shape, lvconvert_y, lvm2, lvm2_accepts, names, our_vg, ours,
+    require_root, to_placeholders, LoopDev,
+};
 use lvmetad::model::{parse_vg_text, Area, Vg};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert-golden")
-}
-
-fn names(devs: &[&LoopDev]) -> Vec<String> {
-    devs.iter().map(|d| d.name()).collect()
-}
-
-fn our_vg(devs: &[&LoopDev], vg: &str) -> Vg {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("b.vg");
-    ours(devs, &["vgcfgbackup", "-f", f.to_str().unwrap(), vg]).ok();
-    parse_vg_text(&std::fs::read_to_string(f).unwrap())
-        .unwrap()
-        .0
-}
-
-/// The LVs as lvm2 prints them (visible first), without ids, creation
-/// times/hosts and REBUILD.
-fn shape(vg: &Vg) -> Vec<String> {
-    let mut lvs: Vec<_> = vg.lvs.iter().filter(|l| l.is_visible()).collect();
-    lvs.extend(vg.lvs.iter().filter(|l| !l.is_visible()));
-    lvs.into_iter()
-        .map(|l| {
-            let mut l = l.clone();
-            l.id.clear();
-            l.creation_time = None;
-            l.creation_host = None;
-            l.status.retain(|s| s != "REBUILD");
-            format!("{l:?}")
-        })
-        .collect()
-}
-
-fn to_placeholders(s: &str, names: &[String]) -> String {
-    let re = regex::Regex::new(r"/dev/loop\d+").unwrap();
-    re.replace_all(s, |c: &regex::Captures| {
-        match names.iter().position(|n| *n == c[0]) {
-            Some(i) => format!("@d{i}"),
-            None => c[0].to_string(),
-        }
-    })
-    .into_owned()
-}
-
-fn from_placeholders(s: &str, names: &[String]) -> String {
-    let re = regex::Regex::new(r"@d(\d+)").unwrap();
-    re.replace_all(s, |c: &regex::Captures| {
-        names[c[1].parse::<usize>().unwrap()].clone()
-    })
-    .into_owned()
 }
 
 /// Replay a golden case with our lvm and compare the whole metadata after
@@ -128,7 +82,7 @@ fn replay_metadata(case: &str) -> usize {
             std::fs::read_to_string(dir.join(step["dir"].as_str().unwrap()).join("vgcfg")).unwrap();
         let want = parse_vg_text(&golden).unwrap().0;
         let got = our_vg(&devs, vg);
-        let (w, g) = (shape(&want), shape(&got));
+        let (w, g) = (lv_shape(&want, &["REBUILD"]), lv_shape(&got, &["REBUILD"]));
         if w != g {
             let mut msg = format!("{case} {args:?}: metadata differs from lvm2's\n");
             for i in 0..w.len().max(g.len()) {
@@ -235,7 +189,7 @@ fn offline_add_wipes_new_metadata_and_flags_rebuild() {
     let devs: Vec<&LoopDev> = d.iter().collect();
     ours(&devs, &["lvcreate", "-n", "lin", "-L", "8m", "vgt"]).ok();
     fill_free_with_ones(&our_vg(&devs, "vgt"));
-    let r = ours(&devs, &["lvconvert", "-y", "-m", "2", "vgt/lin"]).ok();
+    let r = lvconvert_y(&devs, &["-m", "2", "vgt/lin"]).ok();
     assert!(
         r.stdout
             .contains("Logical volume vgt/lin successfully converted."),
@@ -266,34 +220,24 @@ fn offline_add_wipes_new_metadata_and_flags_rebuild() {
     );
     assert_eq!(l.code, 0, "{}", l.stderr);
     assert!(l.stdout.contains("raid1"), "{}", l.stdout);
-    assert_eq!(lvm2(&devs, &["vgck", "vgt"]).code, 0);
+    lvm2_accepts(&devs, "vgt");
     // Replace an image by naming its sub-LV (lvm2 takes PVs only): the
     // slot keeps its name, the new image lands on the free PV.
     let old = vg.lv("lin_rimage_1").unwrap().clone();
-    ours(
-        &devs,
-        &[
-            "lvconvert",
-            "-y",
-            "--replace",
-            "vgt/lin_rimage_1",
-            "vgt/lin",
-        ],
-    )
-    .ok();
+    lvconvert_y(&devs, &["--replace", "vgt/lin_rimage_1", "vgt/lin"]).ok();
     let vg = our_vg(&devs, "vgt");
     let new = vg.lv("lin_rimage_1").unwrap();
     assert_ne!(new.id, old.id);
     assert_ne!(new.segments[0].areas, old.segments[0].areas);
     assert!(new.has_status("REBUILD"));
     assert!(!vg.lvs.iter().any(|l| l.name.ends_with("_extracted")));
-    assert_eq!(lvm2(&devs, &["vgck", "vgt"]).code, 0);
+    lvm2_accepts(&devs, "vgt");
     // And back down to linear.
-    ours(&devs, &["lvconvert", "-y", "-m", "0", "vgt/lin"]).ok();
+    lvconvert_y(&devs, &["-m", "0", "vgt/lin"]).ok();
     let vg = our_vg(&devs, "vgt");
     assert!(vg.lv("lin").unwrap().segments[0].is_linear());
     assert_eq!(vg.lvs.len(), 1);
-    assert_eq!(lvm2(&devs, &["vgck", "vgt"]).code, 0);
+    lvm2_accepts(&devs, "vgt");
 }
 
 #[test]
@@ -310,47 +254,17 @@ fn tracked_image_can_be_split_for_good_by_naming_it() {
         ],
     )
     .ok();
-    ours(
-        &devs,
-        &[
-            "lvconvert",
-            "-y",
-            "--splitmirrors",
-            "1",
-            "--trackchanges",
-            "vgt/r",
-        ],
-    )
-    .ok();
+    lvconvert_y(&devs, &["--splitmirrors", "1", "--trackchanges", "vgt/r"]).ok();
     // lvm2 2.03.16 refuses splitting the LV while it tracks...
-    let r = ours(
-        &devs,
-        &[
-            "lvconvert",
-            "-y",
-            "--splitmirrors",
-            "1",
-            "-n",
-            "keep",
-            "vgt/r",
-        ],
-    );
+    let r = lvconvert_y(&devs, &["--splitmirrors", "1", "-n", "keep", "vgt/r"]);
     assert_eq!(r.code, 5);
     assert!(r
         .stderr
         .contains("Conversion of tracking raid1 LV vgt/r is not supported."));
     // ...naming the tracked image splits it off for good.
-    ours(
+    lvconvert_y(
         &devs,
-        &[
-            "lvconvert",
-            "-y",
-            "--splitmirrors",
-            "1",
-            "-n",
-            "keep",
-            "vgt/r_rimage_2",
-        ],
+        &["--splitmirrors", "1", "-n", "keep", "vgt/r_rimage_2"],
     )
     .ok();
     let vg = our_vg(&devs, "vgt");
@@ -358,14 +272,14 @@ fn tracked_image_can_be_split_for_good_by_naming_it() {
     assert!(keep.is_visible() && !keep.has_status("WRITE"));
     assert!(vg.lv("r_rmeta_2").is_none());
     // No longer tracking: other conversions work again.
-    ours(&devs, &["lvconvert", "-y", "-m", "+1", "vgt/r"]).ok();
-    assert_eq!(lvm2(&devs, &["vgck", "vgt"]).code, 0);
+    lvconvert_y(&devs, &["-m", "+1", "vgt/r"]).ok();
+    lvm2_accepts(&devs, "vgt");
     // `--type linear` on raid1 is `-m 0`.
-    ours(&devs, &["lvconvert", "-y", "--type", "linear", "vgt/r"]).ok();
+    lvconvert_y(&devs, &["--type", "linear", "vgt/r"]).ok();
     let vg = our_vg(&devs, "vgt");
     assert!(vg.lv("r").unwrap().segments[0].is_linear());
     assert!(!vg.lvs.iter().any(|l| l.name.starts_with("r_")));
-    assert_eq!(lvm2(&devs, &["vgck", "vgt"]).code, 0);
+    lvm2_accepts(&devs, "vgt");
 }
 
 #[test]

@@ -34,7 +34,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{lvm2, ours, require_root, LoopDev};
+use common::{
+    from_placeholders, lvm2, lvm2_lvs_json, mask_attr, ours, require_root, to_placeholders, LoopDev,
+};
 
 /// The fields compared (the golden report also has seg_pe_ranges, which the
 /// devices field and the size already determine).
@@ -94,28 +96,10 @@ fn load_case(name: &str) -> Case {
     }
 }
 
-/// lv_attr without what only an active LV on a real kernel has (the golden
-/// reports were taken with the LVs active; the host's lvm2 runs with
-/// activation=0, so it sees every LV inactive):
-/// * 5th (state `a`/`-`), 6th (open `o`/`-`) and 9th (health: `p`artial,
-///   `r`efresh, `m`ismatches, `w`ritemostly...) characters come from the kernel;
-/// * 1st: a RAID image is `i` when in sync and `I` while syncing (and
-///   always `I` when lvm2 cannot ask the kernel), so both become `i`.
-///   `r`/`R` of a RAID LV (R = created without initial sync) is metadata and
-///   compared.
-fn mask_attr(attr: &str) -> String {
-    attr.chars()
-        .enumerate()
-        .map(|(i, c)| match (i, c) {
-            (4 | 5 | 8, _) => '?',
-            (0, 'i' | 'I') => 'i',
-            _ => c,
-        })
-        .collect()
-}
-
 /// An lvs JSON report reduced to the compared fields, device names mapped
-/// by `map`, lv_attr masked.
+/// by `map`, lv_attr masked (`common::mask_attr`: the golden reports were
+/// taken with the LVs active, the host's lvm2 runs with activation=0 and
+/// sees every LV inactive; `r`/`R` of a RAID LV is metadata and compared).
 fn normalize(v: &serde_json::Value, map: &dyn Fn(&str) -> String) -> Vec<Vec<(String, String)>> {
     let fields: Vec<&str> = LVS.split(',').collect();
     let rows = v["report"][0]["lv"].as_array().cloned().unwrap_or_default();
@@ -151,51 +135,15 @@ fn show(rows: &[Vec<(String, String)>]) -> String {
         .join("\n")
 }
 
-/// Our loop device names → the fixtures' `@dN` (disk index).
-fn to_placeholders(s: &str, names: &[String]) -> String {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| regex::Regex::new(r"/dev/loop\d+").unwrap());
-    re.replace_all(s, |c: &regex::Captures| {
-        match names.iter().position(|n| *n == c[0]) {
-            Some(i) => format!("@d{i}"),
-            None => c[0].to_string(),
-        }
-    })
-    .into_owned()
-}
-
-/// The fixtures' `@dN` → our loop device N.
-fn from_placeholders(s: &str, names: &[String]) -> String {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| regex::Regex::new(r"@d(\d+)").unwrap());
-    re.replace_all(s, |c: &regex::Captures| {
-        names[c[1].parse::<usize>().unwrap()].clone()
-    })
-    .into_owned()
-}
-
 fn seqno(devs: &[&LoopDev], vg: &str) -> Option<String> {
     let r = lvm2(devs, &["vgs", "--noheadings", "-o", "vg_seqno", vg]);
     (r.code == 0).then(|| r.stdout.trim().to_string())
 }
 
 fn our_report(devs: &[&LoopDev], names: &[String], vg: &str) -> Vec<Vec<(String, String)>> {
-    let r = lvm2(
-        devs,
-        &[
-            "lvs",
-            "-a",
-            "-o",
-            LVS,
-            "--units",
-            "b",
-            "--reportformat",
-            "json",
-            vg,
-        ],
-    );
-    assert_eq!(r.code, 0, "real lvm2 lvs {vg} on our disks: {}", r.stderr);
-    normalize(&r.json(), &|s| to_placeholders(s, names))
+    normalize(&lvm2_lvs_json(devs, LVS, vg), &|s| {
+        to_placeholders(s, names)
+    })
 }
 
 /// Replays `case` with our lvm.  `setup_only`: stop before the first

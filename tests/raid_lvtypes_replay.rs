@@ -20,7 +20,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{lvm2, ours, require_root, LoopDev};
+use common::{lv_shape, lvm2, lvm2_accepts, mask_attr, our_vg, ours, require_root, LoopDev};
 use lvmetad::model::{parse_vg_text, Vg};
 
 const LVS: &str =
@@ -75,15 +75,7 @@ fn shape(vg: &Vg) -> Vec<String> {
             )
         })
         .collect();
-    let mut lvs: Vec<_> = vg.lvs.iter().filter(|l| l.is_visible()).collect();
-    lvs.extend(vg.lvs.iter().filter(|l| !l.is_visible()));
-    for l in lvs {
-        let mut l = l.clone();
-        l.id.clear();
-        l.creation_time = None;
-        l.creation_host = None;
-        out.push(format!("{l:?}"));
-    }
+    out.extend(lv_shape(vg, &[]));
     out
 }
 
@@ -91,28 +83,6 @@ fn read_vg(path: &Path) -> Vg {
     parse_vg_text(&std::fs::read_to_string(path).unwrap())
         .unwrap()
         .0
-}
-
-/// Our metadata of `vg`, through our own vgcfgbackup.
-fn our_vg(devs: &[&LoopDev], vg: &str) -> Vg {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("backup.vg");
-    ours(devs, &["vgcfgbackup", "-f", f.to_str().unwrap(), vg]).ok();
-    read_vg(&f)
-}
-
-/// lv_attr without what depends on activation: state, open, health, and
-/// whether an image is in sync (`i`, or `I` when lvm2 cannot ask the
-/// kernel).
-fn mask_attr(attr: &str) -> String {
-    attr.chars()
-        .enumerate()
-        .map(|(i, c)| match (i, c) {
-            (4 | 5 | 8, _) => '?',
-            (0, 'i' | 'I') => 'i',
-            _ => c,
-        })
-        .collect()
 }
 
 /// An lvs JSON report with device names mapped and lv_attr masked.
@@ -149,13 +119,6 @@ fn our_names(s: &str, devs: &[&LoopDev]) -> String {
         }
     })
     .into_owned()
-}
-
-#[track_caller]
-fn lvm2_accepts(devs: &[&LoopDev], vg: &str) {
-    let r = lvm2(devs, &["vgck", vg]);
-    assert_eq!(r.code, 0, "vgck {vg}: {}", r.stderr);
-    assert!(!r.stderr.contains("Internal error"), "{}", r.stderr);
 }
 
 #[test]

@@ -9,14 +9,12 @@
 
 mod common;
 
-use common::{lvm2, ours, require_root, LoopDev, Run};
+use common::{
+    lvconvert_y, lvm2_accepts, lvm2_lvs_json, mask_attr, names, our_vg, ours, require_root, LoopDev,
+};
 use lvmetad::model::{parse_vg_text, Vg};
 
 const LVS: &str = "lv_name,lv_attr,segtype,stripes,stripe_size,region_size,devices,lv_size";
-
-fn names(devs: &[&LoopDev]) -> Vec<String> {
-    devs.iter().map(|d| d.name()).collect()
-}
 
 fn setup(n: usize, size: u64, vg: &str) -> Vec<LoopDev> {
     let d: Vec<LoopDev> = (0..n).map(|_| LoopDev::new(size)).collect();
@@ -28,35 +26,12 @@ fn setup(n: usize, size: u64, vg: &str) -> Vec<LoopDev> {
     d
 }
 
-fn our_vg(devs: &[&LoopDev], vg: &str) -> Vg {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("b.vg");
-    ours(devs, &["vgcfgbackup", "-f", f.to_str().unwrap(), vg]).ok();
-    parse_vg_text(&std::fs::read_to_string(f).unwrap())
-        .unwrap()
-        .0
-}
-
 /// Real lvm2's report of every LV of `vg`: one line per LV with the
 /// compared fields, loop device names replaced by `dN` (disk index).
 fn report(devs: &[&LoopDev], vg: &str) -> Vec<String> {
-    let r = lvm2(
-        devs,
-        &[
-            "lvs",
-            "-a",
-            "-o",
-            LVS,
-            "--units",
-            "b",
-            "--reportformat",
-            "json",
-            vg,
-        ],
-    );
-    assert_eq!(r.code, 0, "real lvm2 lvs: {}", r.stderr);
+    let json = lvm2_lvs_json(devs, LVS, vg);
     let nm = names(devs);
-    let rows = r.json()["report"][0]["lv"].as_array().cloned().unwrap();
+    let rows = json["report"][0]["lv"].as_array().cloned().unwrap();
     rows.iter()
         .map(|row| {
             let mut s: String = LVS
@@ -64,16 +39,7 @@ fn report(devs: &[&LoopDev], vg: &str) -> Vec<String> {
                 .map(|f| {
                     let v = row[f].as_str().unwrap().to_string();
                     if f == "lv_attr" {
-                        // Kernel state/health are unknown with activation=0; images
-                        // show `I` (syncing) when lvm2 cannot ask the kernel.
-                        v.chars()
-                            .enumerate()
-                            .map(|(i, c)| match (i, c) {
-                                (4 | 5 | 8, _) => '?',
-                                (0, 'I') => 'i',
-                                _ => c,
-                            })
-                            .collect()
+                        mask_attr(&v)
                     } else {
                         v
                     }
@@ -88,24 +54,25 @@ fn report(devs: &[&LoopDev], vg: &str) -> Vec<String> {
         .collect()
 }
 
-fn vgck(devs: &[&LoopDev], vg: &str) {
-    let r = lvm2(devs, &["vgck", vg]);
-    assert!(
-        r.code == 0 && !r.stderr.contains("Internal error"),
-        "real lvm2 vgck {vg}: {}",
-        r.stderr
-    );
-}
-
-#[track_caller]
-fn convert(devs: &[&LoopDev], args: &[&str]) -> Run {
-    let mut a = vec!["lvconvert", "-y"];
-    a.extend(args);
-    ours(devs, &a)
-}
-
 fn images(d: &[LoopDev]) -> Vec<Vec<u8>> {
     d.iter().map(|x| std::fs::read(&x.image).unwrap()).collect()
+}
+
+/// Our `lvconvert -y ARGS`, then [`reported`].
+#[track_caller]
+fn converted(devs: &[&LoopDev], args: &[&str], vg: &str, lv: &str, want: &str) -> Vec<String> {
+    lvconvert_y(devs, args).ok();
+    reported(devs, vg, lv, want)
+}
+
+/// Real lvm2's report line of `lv` contains `want` and its vgck accepts
+/// `vg`. Returns the report.
+#[track_caller]
+fn reported(devs: &[&LoopDev], vg: &str, lv: &str, want: &str) -> Vec<String> {
+    let rep = report(devs, vg);
+    assert!(row(&rep, lv).contains(want), "{rep:?}");
+    lvm2_accepts(devs, vg);
+    rep
 }
 
 /// The report line of `lv` (name as lvm2 prints it, `[...]` for hidden).
@@ -136,7 +103,7 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
     );
 
     // striped -> raid0: each stripe wrapped in an image, nothing moves.
-    let r = convert(&devs, &["--type", "raid0", "vgt/lv"]).ok();
+    let r = lvconvert_y(&devs, &["--type", "raid0", "vgt/lv"]).ok();
     assert!(
         r.stdout
             .contains("Logical volume vgt/lv successfully converted."),
@@ -152,10 +119,10 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
         row(&rep, "[lv_rimage_0]"),
         "[lv_rimage_0] iwi-??r-?- linear 1 0B 0B d0(0) 4194304B"
     );
-    vgck(&devs, "vgt");
+    lvm2_accepts(&devs, "vgt");
 
     // raid0 -> raid0_meta: metadata LVs after each image on its PV.
-    convert(&devs, &["--type", "raid0_meta", "vgt/lv"]).ok();
+    lvconvert_y(&devs, &["--type", "raid0_meta", "vgt/lv"]).ok();
     let rep = report(&devs, "vgt");
     assert!(
         row(&rep, "lv").contains("raid0_meta 3 65536B 0B"),
@@ -169,10 +136,10 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
         row(&rep, "[lv_rmeta_1]"),
         "[lv_rmeta_1] ewi-??r-?- linear 1 0B 0B d1(1) 4194304B"
     );
-    vgck(&devs, "vgt");
+    lvm2_accepts(&devs, "vgt");
 
     // raid0_meta -> raid4: parity first, old images renamed up a slot.
-    convert(&devs, &["--type", "raid4", "vgt/lv"]).ok();
+    lvconvert_y(&devs, &["--type", "raid4", "vgt/lv"]).ok();
     let rep = report(&devs, "vgt");
     assert!(
         row(&rep, "lv").starts_with(
@@ -184,7 +151,7 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
         row(&rep, "[lv_rimage_1]"),
         "[lv_rimage_1] iwi-??r-?- linear 1 0B 0B d0(0) 4194304B"
     );
-    vgck(&devs, "vgt");
+    lvm2_accepts(&devs, "vgt");
     // The new parity is rebuilt at the next activation: its metadata area
     // is wiped and flagged, as lvm2 leaves it.
     let vg = our_vg(&devs, "vgt");
@@ -195,7 +162,7 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
     // raid4 -> raid5_n is a reshape for lvm2 (the kernel moves the
     // parity): refused offline, nothing written.
     let before = images(&d);
-    let r = convert(&devs, &["--type", "raid5_n", "vgt/lv"]);
+    let r = lvconvert_y(&devs, &["--type", "raid5_n", "vgt/lv"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("vgt/lv must be active"), "{}", r.stderr);
     assert!(images(&d) == before, "a refused conversion wrote");
@@ -212,7 +179,7 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
         ("raid4", "raid4", 4),
         ("raid0", "raid0", 3),
     ] {
-        convert(&devs, &["--type", t, "vgt/lv"]).ok();
+        lvconvert_y(&devs, &["--type", t, "vgt/lv"]).ok();
         let rep = report(&devs, "vgt");
         assert!(
             row(&rep, "lv").contains(&format!(" {segtype} {stripes} 65536B")),
@@ -220,12 +187,12 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
         );
         assert!(row(&rep, "lv").ends_with(" 12582912B"), "{rep:?}");
         assert!(!rep.iter().any(|r| r.contains("extracted")), "{rep:?}");
-        vgck(&devs, "vgt");
+        lvm2_accepts(&devs, "vgt");
     }
-    convert(&devs, &["--type", "striped", "vgt/lv"]).ok();
+    lvconvert_y(&devs, &["--type", "striped", "vgt/lv"]).ok();
     let end = report(&devs, "vgt");
     assert_eq!(end, start, "the stripes are back where they were");
-    vgck(&devs, "vgt");
+    lvm2_accepts(&devs, "vgt");
 }
 
 #[test]
@@ -242,7 +209,7 @@ fn interim_types_are_announced_and_repeating_finishes() {
         ],
     )
     .ok();
-    let r = convert(&devs, &["--type", "raid5", "vgi/lv"]).ok();
+    let r = lvconvert_y(&devs, &["--type", "raid5", "vgi/lv"]).ok();
     assert!(
         r.stderr
             .contains("Replaced LV type raid5 (same as raid5_ls) with possible type raid5_n."),
@@ -252,16 +219,11 @@ fn interim_types_are_announced_and_repeating_finishes() {
     assert!(r.stderr.contains(
         "Repeat this command to convert to raid5 after an interim conversion has finished."
     ));
-    let rep = report(&devs, "vgi");
-    assert!(
-        row(&rep, "lv").contains(" raid5_n 3 65536B 2097152B"),
-        "{rep:?}"
-    );
-    vgck(&devs, "vgi");
+    reported(&devs, "vgi", "lv", " raid5_n 3 65536B 2097152B");
     // raid5_n -> raid5 (raid5_ls) is a reshape: data moves, so offline it
     // is refused, naming the LV and what to do, and nothing is written.
     let before = images(&d);
-    let r = convert(&devs, &["--type", "raid5", "vgi/lv"]);
+    let r = lvconvert_y(&devs, &["--type", "raid5", "vgi/lv"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("vgi/lv must be active"), "{}", r.stderr);
     assert!(images(&d) == before, "a refused conversion wrote");
@@ -274,20 +236,18 @@ fn interim_types_are_announced_and_repeating_finishes() {
         ],
     )
     .ok();
-    let r = convert(&devs, &["--type", "raid6", "vgi/r0"]).ok();
+    let r = lvconvert_y(&devs, &["--type", "raid6", "vgi/r0"]).ok();
     assert!(
         r.stderr.contains("with possible type raid6_n_6."),
         "{}",
         r.stderr
     );
-    let rep = report(&devs, "vgi");
-    assert!(row(&rep, "r0").contains(" raid6_n_6 5 "), "{rep:?}");
-    vgck(&devs, "vgi");
-    convert(&devs, &["--type", "raid0", "vgi/r0"]).ok();
+    reported(&devs, "vgi", "r0", " raid6_n_6 5 ");
+    lvconvert_y(&devs, &["--type", "raid0", "vgi/r0"]).ok();
     let rep = report(&devs, "vgi");
     assert!(row(&rep, "r0").contains(" raid0 3 "), "{rep:?}");
     assert!(!rep.iter().any(|r| r.contains("r0_rmeta")), "{rep:?}");
-    vgck(&devs, "vgi");
+    lvm2_accepts(&devs, "vgi");
 }
 
 #[test]
@@ -304,17 +264,20 @@ fn raid1_raid5_raid6_layouts_and_raid10() {
         ],
     )
     .ok();
-    convert(&devs, &["--type", "raid5", "vgl/m"]).ok();
-    let rep = report(&devs, "vgl");
-    assert!(
-        row(&rep, "m").contains(" raid5 2 65536B 2097152B m_rimage_0(0),m_rimage_1(0) 8388608B"),
-        "{rep:?}"
+    converted(
+        &devs,
+        &["--type", "raid5", "vgl/m"],
+        "vgl",
+        "m",
+        " raid5 2 65536B 2097152B m_rimage_0(0),m_rimage_1(0) 8388608B",
     );
-    vgck(&devs, "vgl");
-    convert(&devs, &["--type", "raid1", "vgl/m"]).ok();
-    let rep = report(&devs, "vgl");
-    assert!(row(&rep, "m").contains(" raid1 2 0B 2097152B"), "{rep:?}");
-    vgck(&devs, "vgl");
+    converted(
+        &devs,
+        &["--type", "raid1", "vgl/m"],
+        "vgl",
+        "m",
+        " raid1 2 0B 2097152B",
+    );
 
     ours(
         &devs,
@@ -323,41 +286,40 @@ fn raid1_raid5_raid6_layouts_and_raid10() {
         ],
     )
     .ok();
-    let r = convert(&devs, &["--type", "raid6", "vgl/p"]).ok();
+    let r = lvconvert_y(&devs, &["--type", "raid6", "vgl/p"]).ok();
     assert!(
         r.stderr.contains("with possible type raid6_la_6."),
         "{}",
         r.stderr
     );
-    let rep = report(&devs, "vgl");
-    assert!(row(&rep, "p").contains(" raid6_la_6 5 "), "{rep:?}");
-    vgck(&devs, "vgl");
-    convert(&devs, &["--type", "raid5_la", "vgl/p"]).ok();
-    let rep = report(&devs, "vgl");
-    assert!(row(&rep, "p").contains(" raid5_la 4 "), "{rep:?}");
-    vgck(&devs, "vgl");
+    reported(&devs, "vgl", "p", " raid6_la_6 5 ");
+    converted(
+        &devs,
+        &["--type", "raid5_la", "vgl/p"],
+        "vgl",
+        "p",
+        " raid5_la 4 ",
+    );
 
     // linear -> raid5: lvm2 goes through raid1 (a second image) first.
     ours(&devs, &["lvcreate", "-y", "-n", "lin", "-L", "8m", "vgl"]).ok();
-    let r = convert(&devs, &["--type", "raid5", "vgl/lin"]).ok();
+    let r = lvconvert_y(&devs, &["--type", "raid5", "vgl/lin"]).ok();
     assert!(
         r.stderr
             .contains("Replaced LV type raid5 (same as raid5_ls) with possible type raid1."),
         "{}",
         r.stderr
     );
-    let rep = report(&devs, "vgl");
-    assert!(row(&rep, "lin").contains(" raid1 2 0B 2097152B"), "{rep:?}");
-    vgck(&devs, "vgl");
-    convert(&devs, &["--type", "raid5", "vgl/lin"]).ok();
-    let rep = report(&devs, "vgl");
-    assert!(
-        row(&rep, "lin").contains(" raid5 2 65536B 2097152B"),
-        "{rep:?}"
+    reported(&devs, "vgl", "lin", " raid1 2 0B 2097152B");
+    converted(
+        &devs,
+        &["--type", "raid5", "vgl/lin"],
+        "vgl",
+        "lin",
+        " raid5 2 65536B 2097152B",
     );
-    vgck(&devs, "vgl");
     let before = images(&d);
-    let r = convert(&devs, &["--type", "raid0", "vgl/lin"]);
+    let r = lvconvert_y(&devs, &["--type", "raid0", "vgl/lin"]);
     assert_eq!(r.code, 5, "raid5 -> raid0 goes through raid5_n: a reshape");
     assert!(
         r.stderr
@@ -376,18 +338,12 @@ fn raid1_raid5_raid6_layouts_and_raid10() {
         ],
     )
     .ok();
-    convert(&devs, &["--type", "raid10", "vgl/s"]).ok();
-    let rep = report(&devs, "vgl");
-    assert!(
-        row(&rep, "s").contains(" raid10 4 65536B 2097152B s_rimage_0(0),s_rimage_2(0),s_rimage_1(0),s_rimage_3(0) 16777216B"),
-        "{rep:?}"
-    );
-    vgck(&devs, "vgl");
-    convert(&devs, &["--type", "striped", "vgl/s"]).ok();
+    converted(&devs, &["--type", "raid10", "vgl/s"], "vgl", "s", " raid10 4 65536B 2097152B s_rimage_0(0),s_rimage_2(0),s_rimage_1(0),s_rimage_3(0) 16777216B");
+    lvconvert_y(&devs, &["--type", "striped", "vgl/s"]).ok();
     let rep = report(&devs, "vgl");
     assert!(row(&rep, "s").contains(" striped 2 65536B 0B "), "{rep:?}");
     assert!(!rep.iter().any(|r| r.contains("s_r")), "{rep:?}");
-    vgck(&devs, "vgl");
+    lvm2_accepts(&devs, "vgl");
 }
 
 #[test]
@@ -431,7 +387,7 @@ fn refused_takeovers_write_nothing() {
         (&["--type", "raid0", "vgr/nope"], "vgr/nope"),
     ];
     for (args, msg) in cases {
-        let r = convert(&devs, args);
+        let r = lvconvert_y(&devs, args);
         assert_ne!(r.code, 0, "{args:?} was not refused");
         assert!(r.stderr.contains(msg), "{args:?}: {}", r.stderr);
         assert!(images(&d) == before, "{args:?} wrote to the disks");
@@ -467,15 +423,15 @@ fn refused_takeovers_write_nothing() {
     );
     assert!(images(&d) == before, "an unconfirmed conversion wrote");
     // raid0 -> raid0_meta is the same level for lvm2: no question.
-    convert(&devs, &["--type", "raid0", "vgr/s"]).ok();
+    lvconvert_y(&devs, &["--type", "raid0", "vgr/s"]).ok();
     ours(&devs, &["lvconvert", "--type", "raid0_meta", "vgr/s"]).ok();
     ours(&devs, &["lvremove", "-y", "vgr/s"]).ok();
     let before = images(&d);
-    let r = convert(&devs, &["--type", "raid5_n", "vgr/z"]);
+    let r = lvconvert_y(&devs, &["--type", "raid5_n", "vgr/z"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("vgr/z"), "{}", r.stderr);
     assert!(images(&d) == before, "a failed allocation wrote");
-    vgck(&devs, "vgr");
+    lvm2_accepts(&devs, "vgr");
 }
 
 #[test]
@@ -508,7 +464,7 @@ fn new_metadata_areas_are_wiped_on_their_pvs() {
             .unwrap();
         f.sync_all().unwrap();
     }
-    convert(&devs, &["--type", "raid5_n", "vgw/lv"]).ok();
+    lvconvert_y(&devs, &["--type", "raid5_n", "vgw/lv"]).ok();
     let vg = our_vg(&devs, "vgw");
     for m in ["lv_rmeta_0", "lv_rmeta_1", "lv_rmeta_2"] {
         let seg = &vg.lv(m).unwrap().segments[0];
@@ -527,7 +483,7 @@ fn new_metadata_areas_are_wiped_on_their_pvs() {
             "{m} on {pv} at PE {pe} not wiped"
         );
     }
-    vgck(&devs, "vgw");
+    lvm2_accepts(&devs, "vgw");
 }
 
 // ---------------------------------------------------------------------------
@@ -720,9 +676,9 @@ fn metadata_is_what_lvm2_writes_online() {
 // command repeated must finish the conversion.
 
 fn write_vg_now(paths: &[std::path::PathBuf], vg: &Vg) {
-    use lvmetad::commit::{write_vg, PvWrite};
-    use lvmetad::device::scan::{scan_devices, DevScan};
-    use lvmetad::device::{BlockIo, Device};
+    use common::write_vg_text;
+    use lvmetad::device::scan::scan_devices;
+    use lvmetad::device::Device;
     use lvmetad::model::{vg_to_text, TextHeader, TextStyle};
     let scan = scan_devices(paths);
     let mut vg = vg.clone();
@@ -736,20 +692,7 @@ fn write_vg_now(paths: &[std::path::PathBuf], vg: &Vg) {
         .iter()
         .map(|p| Device::open(p, true).unwrap())
         .collect();
-    let mut writes: Vec<PvWrite> = devs
-        .iter_mut()
-        .zip(paths)
-        .map(|(d, p)| PvWrite {
-            mdas: match &scan.devices[scan.device_index(p).unwrap()].1 {
-                DevScan::Pv(pv) => pv.label.metadata_areas.clone(),
-                _ => panic!("{} is not a PV", p.display()),
-            },
-            dev: d as &mut (dyn BlockIo + Send),
-            in_use: true,
-            new_label: None,
-        })
-        .collect();
-    write_vg(&vg.name, &mut writes, &text).unwrap();
+    write_vg_text(&scan, paths, &mut devs, &vg.name, &text).unwrap();
 }
 
 fn crash_after_each_intermediate_commit(create: &[&str], to: &str, old_type: &str, new_type: &str) {
@@ -763,30 +706,18 @@ fn crash_after_each_intermediate_commit(create: &[&str], to: &str, old_type: &st
     ours(&devs, &a).ok();
     let pristine = images(&d);
     let vg = our_vg(&devs, "vgx");
-    let req = TakeoverRequest {
-        lv: "lv",
-        to: SegT::from_name(to).unwrap(),
-        stripes: None,
-        stripe_size: None,
-        region_size: None,
-        default_region_size: 4096,
-        candidates: None,
-        policy: lvmetad::alloc::Policy::Normal,
-        active: false,
-        creation_time: None,
-        creation_host: None,
-    };
+    let req = TakeoverRequest::new("lv", SegT::from_name(to).unwrap(), 4096);
     let p = plan(&vg, &req).unwrap();
     assert!(p.steps.len() >= 2, "{to}: {} commits", p.steps.len());
     // The uninterrupted command, for reference.
-    convert(&devs, &["--type", to, "vgx/lv"]).ok();
+    lvconvert_y(&devs, &["--type", to, "vgx/lv"]).ok();
     let want = report(&devs, "vgx");
     for k in 0..p.steps.len() - 1 {
         for (x, data) in d.iter().zip(&pristine) {
             std::fs::write(&x.image, data).unwrap();
         }
         write_vg_now(&paths, &p.steps[k].vg);
-        vgck(&devs, "vgx");
+        lvm2_accepts(&devs, "vgx");
         let rep = report(&devs, "vgx");
         let top = row(&rep, "lv");
         assert!(
@@ -803,9 +734,9 @@ fn crash_after_each_intermediate_commit(create: &[&str], to: &str, old_type: &st
             assert!(row(&rep, s).contains(" linear "), "{s}: {rep:?}");
             ours(&devs, &["lvremove", "-y", &format!("vgx/{s}")]).ok();
         }
-        vgck(&devs, "vgx");
+        lvm2_accepts(&devs, "vgx");
         if top.contains(&format!(" {old_type} ")) {
-            convert(&devs, &["--type", to, "vgx/lv"]).ok();
+            lvconvert_y(&devs, &["--type", to, "vgx/lv"]).ok();
         }
         assert_eq!(report(&devs, "vgx"), want, "after a crash after commit {k}");
     }

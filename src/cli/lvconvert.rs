@@ -7,8 +7,6 @@
 //! `--repair` replaces the images on missing PVs of an active RAID LV;
 //! `--type X` takeovers/reshapes go to the takeover module.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use super::args::{parse_pv_arg, split_lv_path, validate_lv_name, PvArg};
 use super::context::Ctx;
 use super::lvops;
@@ -193,29 +191,6 @@ pub fn is_active(vg: &Vg, lv: &str) -> bool {
         let dm = crate::activate::table::dm_name(&vg.name, n, None);
         std::path::Path::new("/dev/mapper").join(dm).exists()
     })
-}
-
-/// lvm2's `yes_no_prompt`: y/n from the terminal; without one the answer
-/// is no (use -y).
-fn confirm(question: &str) -> bool {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        eprintln!("{question}[n]");
-        return false;
-    }
-    loop {
-        eprint!("{question}");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line).unwrap_or(0) == 0 {
-            return false;
-        }
-        match line.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => return true,
-            "n" | "no" => return false,
-            _ => {}
-        }
-    }
 }
 
 /// Zero the first 4 KiB (at most the chunk) of a new metadata area on its
@@ -445,7 +420,7 @@ fn carry_out(
         show(ctx, n);
     }
     if let Some(q) = &plan.prompt {
-        if !args.yes && !confirm(q) {
+        if !args.yes && !lvops::confirm(q, "") {
             return Err(CmdError::failed(plan.declined.clone().unwrap_or_else(
                 || format!("Logical volume {vg_name}/{lv} NOT converted."),
             )));
@@ -462,17 +437,26 @@ fn carry_out(
     Ok(())
 }
 
-/// The Env new sub-LVs are made with.
-fn env_parts(ctx: &Ctx) -> (u64, Option<i64>, Option<String>) {
-    let default_region = raid::default_region_size(
+/// lvm2's `get_default_region_size`: activation/raid_region_size, sectors.
+pub(super) fn default_region_size(ctx: &Ctx) -> u64 {
+    raid::default_region_size(
         ctx.config
             .int(
                 "activation/raid_region_size",
                 raid::DEFAULT_REGION_SIZE_KIB as i64,
             )
             .max(1) as u64,
-    );
-    (default_region, Some(lvops::now()), Some(lvops::hostname()))
+    )
+}
+
+/// The Env new sub-LVs are made with.
+pub(super) fn new_env<'a>(ctx: &Ctx, new_id: &'a mut dyn FnMut() -> String) -> convert::Env<'a> {
+    convert::Env {
+        new_id,
+        creation_time: Some(lvops::now()),
+        creation_host: Some(lvops::hostname()),
+        default_region_size: default_region_size(ctx),
+    }
 }
 
 fn new_uuid() -> String {
@@ -635,14 +619,8 @@ pub fn run(ctx: &mut Ctx, mut args: Args) -> Result<(), CmdError> {
         .as_deref()
         .map(region_size_arg)
         .transpose()?;
-    let (default_region_size, creation_time, creation_host) = env_parts(ctx);
     let mut id = new_uuid;
-    let mut env = convert::Env {
-        new_id: &mut id,
-        creation_time,
-        creation_host,
-        default_region_size,
-    };
+    let mut env = new_env(ctx, &mut id);
 
     let plan = if !args.replace.is_empty() {
         let mut set = convert::ReplaceSet::default();
@@ -746,7 +724,10 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         )));
     }
     if !args.yes
-        && !confirm("Attempt to replace failed RAID images (requires full device resync)? [y/n]: ")
+        && !lvops::confirm(
+            "Attempt to replace failed RAID images (requires full device resync)? [y/n]: ",
+            "",
+        )
     {
         // lvm2: answering no is not an error.
         return Ok(());
@@ -778,14 +759,8 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     let pv_args = args.pv_args()?;
     let cands = lvops::candidates(&w, &pv_args)?;
     let policy = policy(args, &w.vg, &lv_name)?;
-    let (default_region_size, creation_time, creation_host) = env_parts(ctx);
     let mut id = new_uuid;
-    let mut env = convert::Env {
-        new_id: &mut id,
-        creation_time,
-        creation_host,
-        default_region_size,
-    };
+    let mut env = new_env(ctx, &mut id);
     let plan = convert::repair(&w.vg, &lv_name, &failed, cands.as_deref(), policy, &mut env)
         .map_err(|e| {
             CmdError::failed(format!("{e}\nFailed to replace faulty devices in {disp}."))

@@ -13,11 +13,12 @@
 //! table reload ([`super::lvconvert::commit_live`], shared with the image
 //! conversions).
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use super::args::split_lv_path;
 use super::context::Ctx;
-use super::lvconvert::{commit_live, commit_steps, is_active, policy, region_size_arg, Args};
+use super::lvconvert::{
+    commit_live, commit_steps, default_region_size, is_active, new_env, policy, region_size_arg,
+    Args,
+};
 use super::lvops;
 use super::vgwrite::VgForWrite;
 use super::CmdError;
@@ -37,29 +38,6 @@ fn stripe_size_arg(s: &str) -> Result<u64, CmdError> {
         ));
     }
     Ok(a.sectors)
-}
-
-/// lvm2's `yes_no_prompt`: read y/n from the terminal; without one the
-/// answer is no (run with -y).
-fn confirm(ctx: &Ctx, question: &str) -> bool {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        ctx.warn(format!("{question}[n]"));
-        return false;
-    }
-    loop {
-        eprint!("{question}");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line).unwrap_or(0) == 0 {
-            return false;
-        }
-        match line.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => return true,
-            "n" | "no" => return false,
-            _ => {}
-        }
-    }
 }
 
 pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
@@ -112,14 +90,7 @@ pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     }
     let policy = policy(args, &w.vg, &lv_name)?;
     let cands = lvops::candidates(&w, &pv_args)?;
-    let default_region = raid::default_region_size(
-        ctx.config
-            .int(
-                "activation/raid_region_size",
-                raid::DEFAULT_REGION_SIZE_KIB as i64,
-            )
-            .max(1) as u64,
-    );
+    let default_region = default_region_size(ctx);
     let active = is_active(&w.vg, &lv_name);
     let req = takeover::TakeoverRequest {
         lv: &lv_name,
@@ -151,7 +122,7 @@ pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         }
     }
     if let Some(q) = &plan.prompt {
-        if !args.yes && !confirm(ctx, q) {
+        if !args.yes && !lvops::confirm(q, "  WARNING: ") {
             return Err(CmdError::failed(format!(
                 "Logical volume {vg_name}/{lv_name} NOT converted."
             )));
@@ -162,12 +133,7 @@ pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     if let Some(region) = plan.linear_to_raid1 {
         // lvm2's _takeover_from_linear_to_raid1: a second image.
         let mut new_id = || crate::uuid::format(&crate::uuid::generate());
-        let mut env = raid::convert::Env {
-            new_id: &mut new_id,
-            creation_time: Some(lvops::now()),
-            creation_host: Some(lvops::hostname()),
-            default_region_size: default_region,
-        };
+        let mut env = new_env(ctx, &mut new_id);
         let opts = raid::convert::ImageOpts {
             pvs: cands.as_deref(),
             policy,

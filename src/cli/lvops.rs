@@ -10,18 +10,30 @@ use crate::device::{BlockIo, Device};
 use crate::model::{Area, SegType, Segment, Vg};
 
 /// lvm2's long size format: "8.00 MiB", "1.50 GiB".
-pub fn display_size(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut i = 0;
-    let mut div = 1u128;
-    while i + 1 < UNITS.len() && (bytes as u128) >= div * 1024 {
-        div *= 1024;
-        i += 1;
+pub use crate::raid::display_size_bytes as display_size;
+
+/// lvm2's `yes_no_prompt`: y/n from the terminal; without one the answer
+/// is no (use -y), after printing the question and "[n]" behind `prefix`.
+pub fn confirm(question: &str, prefix: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!("{prefix}{question}[n]");
+        return false;
     }
-    if i == 0 {
-        return format!("{bytes} B");
+    loop {
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line).unwrap_or(0) == 0 {
+            return false;
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return true,
+            "n" | "no" => return false,
+            _ => {}
+        }
     }
-    format!("{:.2} {}", bytes as f64 / div as f64, UNITS[i])
 }
 
 /// "8.00 MiB (2 extents)".

@@ -69,6 +69,18 @@ impl Plan {
     pub fn final_vg(&self) -> Option<&Vg> {
         self.steps.last().map(|s| &s.vg)
     }
+
+    /// Add a commit of `vg`, wiping `wipe_first` before it.
+    fn commit(&mut self, wipe_first: Vec<Chunk>, vg: Vg) {
+        self.steps.push(Step { wipe_first, vg });
+    }
+
+    /// Commit `vg` (wiping `wipe_first` first), then commit it again
+    /// without the LVs in `removal` (lvm2's extract-then-remove pair).
+    fn commit_then_remove(&mut self, wipe_first: Vec<Chunk>, vg: &Vg, removal: &[String]) {
+        self.commit(wipe_first, vg.clone());
+        self.commit(vec![], remove_lvs(vg, removal));
+    }
 }
 
 /// What new sub-LVs get from the command.
@@ -86,18 +98,7 @@ fn invalid(msg: impl Into<String>) -> RaidError {
 
 /// lvm2's `display_size` of a sector count: "2.00 MiB".
 pub fn display_size(sectors: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let bytes = sectors * 512;
-    let mut i = 0;
-    let mut div = 1u128;
-    while i + 1 < UNITS.len() && (bytes as u128) >= div * 1024 {
-        div *= 1024;
-        i += 1;
-    }
-    if i == 0 {
-        return format!("{bytes} B");
-    }
-    format!("{:.2} {}", bytes as f64 / div as f64, UNITS[i])
+    super::display_size_bytes(sectors * 512)
 }
 
 fn set_status(lv: &mut Lv, flag: &str, on: bool) {
@@ -231,47 +232,17 @@ fn next_name(vg: &Vg, lv: &str, suffix: &str) -> String {
 }
 
 fn new_sub_lv(name: String, env: &mut Env, chunks: &[Chunk]) -> Lv {
-    let mut le = 0;
-    let segments = chunks
-        .iter()
-        .map(|c| {
-            let s = Segment {
-                start_extent: le,
-                extent_count: c.len,
-                segtype: SegType::Striped,
-                tags: vec![],
-                areas: vec![Area::Pv {
-                    pv: c.pv.clone(),
-                    pe: c.pe,
-                }],
-                stripe_size: None,
-                raid: None,
-                extra: vec![],
-            };
-            le += c.len;
-            s
-        })
-        .collect();
-    Lv {
+    // lvm2's `_alloc_image_component`: READ, WRITE, REBUILD; visible
+    // until it joins the array.
+    let status = ["READ", "WRITE", "VISIBLE", "REBUILD"];
+    super::chunks_lv(
         name,
-        id: (env.new_id)(),
-        // lvm2's `_alloc_image_component`: READ, WRITE, REBUILD; visible
-        // until it joins the array.
-        status: vec![
-            "READ".into(),
-            "WRITE".into(),
-            "VISIBLE".into(),
-            "REBUILD".into(),
-        ],
-        flags: vec![],
-        tags: vec![],
-        creation_time: env.creation_time,
-        creation_host: env.creation_host.clone(),
-        allocation_policy: None,
-        read_ahead: None,
-        segments,
-        extra: vec![],
-    }
+        (env.new_id)(),
+        status.iter().map(|s| s.to_string()).collect(),
+        chunks,
+        env.creation_time,
+        env.creation_host.clone(),
+    )
 }
 
 /// Candidates for new images: the given PVs (or every PV of the VG, in VG
@@ -598,10 +569,7 @@ fn add_images(
         }
     }
     // Commit 1: the new sub-LVs, visible, outside the array.
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: out.clone(),
-    });
+    plan.commit(vec![], out.clone());
     // Commit 2 (after wiping the metadata areas): into the array.
     if linear {
         let top = out.lv_mut(name).expect("checked");
@@ -611,17 +579,15 @@ fn add_images(
             write.push("WRITE".into());
         }
         let layer = Lv {
-            name: format!("{name}_rimage_0"),
-            id: (env.new_id)(),
-            status: write,
-            flags: vec![],
-            tags: vec![],
-            creation_time: env.creation_time,
-            creation_host: env.creation_host.clone(),
-            allocation_policy: None,
-            read_ahead: None,
             segments,
-            extra: vec![],
+            ..super::chunks_lv(
+                format!("{name}_rimage_0"),
+                (env.new_id)(),
+                write,
+                &[],
+                env.creation_time,
+                env.creation_host.clone(),
+            )
         };
         if out.lv(&layer.name).is_some() {
             return Err(invalid(format!(
@@ -664,10 +630,7 @@ fn add_images(
     for h in hide {
         set_status(out.lv_mut(&h).expect("added"), "VISIBLE", false);
     }
-    plan.steps.push(Step {
-        wipe_first: wipe,
-        vg: out,
-    });
+    plan.commit(wipe, out);
     Ok(())
 }
 
@@ -875,18 +838,13 @@ fn remove_images(
     if new_count == 1 {
         removal.extend(remove_top_layer(&mut out, name)?);
     }
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: out.clone(),
-    });
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: remove_lvs(&out, &removal),
-    });
+    plan.commit_then_remove(vec![], &out, &removal);
     Ok(())
 }
 
-fn mirrored_raid<'a>(vg: &'a Vg, name: &str) -> Result<(&'a Lv, RaidType, &'a RaidSeg), RaidError> {
+/// The RAID LV `name` with its type and RAID segment, or why not (no such
+/// LV, not RAID).
+fn raid_lv<'a>(vg: &'a Vg, name: &str) -> Result<(&'a Lv, RaidType, &'a RaidSeg), RaidError> {
     let disp = format!("{}/{name}", vg.name);
     if vg.lv(name).is_none() {
         return Err(RaidError::NoSuchLv(disp));
@@ -905,7 +863,7 @@ pub fn split(
     pvs: Option<&[Candidate]>,
 ) -> Result<Plan, RaidError> {
     let disp = format!("{}/{name}", vg.name);
-    let (lv, t, r) = mirrored_raid(vg, name)?;
+    let (lv, t, r) = raid_lv(vg, name)?;
     let old = r.images.len() as u64;
     if count >= old {
         return Err(invalid("Unable to split images by specified amount."));
@@ -960,14 +918,7 @@ pub fn split(
     }
     let first = &extracted[0].1;
     rename_sub(&mut out, first, split_name)?;
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: out.clone(),
-    });
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: remove_lvs(&out, &removal),
-    });
+    plan.commit_then_remove(vec![], &out, &removal);
     Ok(plan)
 }
 
@@ -976,7 +927,7 @@ pub fn split(
 /// read-only.
 pub fn split_and_track(vg: &Vg, name: &str, pvs: Option<&[Candidate]>) -> Result<Plan, RaidError> {
     let disp = format!("{}/{name}", vg.name);
-    let (lv, t, r) = mirrored_raid(vg, name)?;
+    let (lv, t, r) = raid_lv(vg, name)?;
     if !t.is_mirrored() {
         return Err(invalid("Unable to split images from non-mirrored RAID."));
     }
@@ -1010,10 +961,7 @@ pub fn split_and_track(vg: &Vg, name: &str, pvs: Option<&[Candidate]>) -> Result
     let l = out.lv_mut(&img).expect("image exists");
     set_status(l, "VISIBLE", true);
     set_status(l, "WRITE", false);
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: out,
-    });
+    plan.commit(vec![], out);
     let vgn = &vg.name;
     plan.done.push(format!(
         "{vgn}/{img} split from {disp} for read-only purposes."
@@ -1185,10 +1133,7 @@ pub fn replace(
         env,
     )?;
     let mut plan = Plan::default();
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: out.clone(),
-    });
+    plan.commit(vec![], out.clone());
     // Take the old pairs out (renamed *_extracted, visible), put the new
     // ones in their slots under the slot names, hidden.
     let mut removal = Vec::new();
@@ -1218,14 +1163,7 @@ pub fn replace(
         rr.meta[*s] = Some(mname);
         rr.images[*s] = Some(iname);
     }
-    plan.steps.push(Step {
-        wipe_first: wipe,
-        vg: out.clone(),
-    });
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: remove_lvs(&out, &removal),
-    });
+    plan.commit_then_remove(wipe, &out, &removal);
     // lvm2 prints nothing after a replace.
     Ok(plan)
 }
@@ -1278,12 +1216,7 @@ pub fn repair(
     env: &mut Env,
 ) -> Result<Plan, RaidError> {
     let disp = format!("{}/{name}", vg.name);
-    if vg.lv(name).is_none() {
-        return Err(RaidError::NoSuchLv(disp));
-    }
-    if raid_of(vg, name).is_none() {
-        return Err(RaidError::NotRaid(disp));
-    }
+    raid_lv(vg, name)?;
     if failed.is_empty() {
         return Ok(Plan {
             notes: vec![format!(
@@ -1402,10 +1335,7 @@ pub fn change_region_size(vg: &Vg, name: &str, region_size: u64) -> Result<Plan,
     let mut out = vg.clone();
     let top = out.lv_mut(name).expect("checked");
     top.segments[0].raid.as_mut().expect("raid").region_size = Some(adjusted);
-    plan.steps.push(Step {
-        wipe_first: vec![],
-        vg: out,
-    });
+    plan.commit(vec![], out);
     plan.done.push(format!(
         "Changed region size on {} LV {disp} to {}.",
         t.name(),

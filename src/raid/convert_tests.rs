@@ -1,17 +1,6 @@
 use super::*;
-use crate::model::parse_vg_text;
+use crate::raid::test_support::fixture;
 use proptest::prelude::*;
-
-fn fixture(state: &str) -> Vg {
-    let path = format!(
-        "{}/tests/fixtures/lvm2/lvtypes/{state}/vgcfgbackup.vgraid.vg",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    parse_vg_text(&std::fs::read_to_string(path).unwrap())
-        .unwrap()
-        .0
-}
-
 /// raid1m1 (2 images), raid1m2 (3 images), lin, raid5 and more on 8 PVs.
 fn vg() -> Vg {
     fixture("10-lvcreate-raid5-i2")

@@ -197,28 +197,72 @@ fn linear_lv(
     tags: Vec<String>,
 ) -> Lv {
     let (alloc, time, host) = spec_like;
+    Lv {
+        tags,
+        allocation_policy: alloc.clone(),
+        ..chunks_lv(
+            name,
+            id,
+            vec!["READ".into(), "WRITE".into()],
+            chunks,
+            *time,
+            host.clone(),
+        )
+    }
+}
+
+/// One linear segment per chunk, laid end to end from logical extent 0.
+pub(crate) fn linear_segments(chunks: &[Chunk]) -> Vec<Segment> {
     let mut le = 0;
-    let segments = chunks
+    chunks
         .iter()
         .map(|c| {
             let s = linear_segment(le, c);
             le += c.len;
             s
         })
-        .collect();
+        .collect()
+}
+
+/// A new LV with the given status flags whose segments map `chunks` in
+/// order (no tags, no allocation policy): the shape of every sub-LV that
+/// create, convert and takeover allocate.
+pub(crate) fn chunks_lv(
+    name: String,
+    id: String,
+    status: Vec<String>,
+    chunks: &[Chunk],
+    creation_time: Option<i64>,
+    creation_host: Option<String>,
+) -> Lv {
     Lv {
         name,
         id,
-        status: vec!["READ".into(), "WRITE".into()],
+        status,
         flags: vec![],
-        tags,
-        creation_time: *time,
-        creation_host: host.clone(),
-        allocation_policy: alloc.clone(),
+        tags: vec![],
+        creation_time,
+        creation_host,
+        allocation_policy: None,
         read_ahead: None,
-        segments,
+        segments: linear_segments(chunks),
         extra: vec![],
     }
+}
+
+/// lvm2's `display_size` of a byte count: "8.00 MiB", "1.50 GiB", "512 B".
+pub fn display_size_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut i = 0;
+    let mut div = 1u128;
+    while i + 1 < UNITS.len() && (bytes as u128) >= div * 1024 {
+        div *= 1024;
+        i += 1;
+    }
+    if i == 0 {
+        return format!("{bytes} B");
+    }
+    format!("{:.2} {}", bytes as f64 / div as f64, UNITS[i])
 }
 
 fn linear_segment(le: u64, c: &Chunk) -> Segment {
@@ -668,5 +712,7 @@ pub fn rename(vg: &Vg, old: &str, new: &str) -> Result<Vg, RaidError> {
     Ok(out)
 }
 
+#[cfg(test)]
+mod test_support;
 #[cfg(test)]
 mod tests;

@@ -419,20 +419,29 @@ pub struct TakeoverRequest<'a> {
     pub creation_host: Option<String>,
 }
 
+impl<'a> TakeoverRequest<'a> {
+    /// `lvconvert --type TO LV` with no other option: any PV, normal
+    /// allocation, LV inactive, no creation time or host.
+    pub fn new(lv: &'a str, to: SegT, default_region_size: u64) -> Self {
+        TakeoverRequest {
+            lv,
+            to,
+            stripes: None,
+            stripe_size: None,
+            region_size: None,
+            default_region_size,
+            candidates: None,
+            policy: Policy::Normal,
+            active: false,
+            creation_time: None,
+            creation_host: None,
+        }
+    }
+}
+
 /// lvm2's `display_size`: "2.00 MiB".
 fn size(sectors: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let bytes = sectors * 512;
-    let mut i = 0;
-    let mut div = 1u128;
-    while i + 1 < UNITS.len() && (bytes as u128) >= div * 1024 {
-        div *= 1024;
-        i += 1;
-    }
-    if i == 0 {
-        return format!("{bytes} B");
-    }
-    format!("{:.2} {}", bytes as f64 / div as f64, UNITS[i])
+    super::convert::display_size(sectors)
 }
 
 fn data_stripes(n: u64) -> String {
@@ -1509,40 +1518,14 @@ impl<'a> Work<'a> {
     }
 
     fn new_lv(&self, name: String, chunks: &[Chunk]) -> Lv {
-        let mut le = 0;
-        let segments = chunks
-            .iter()
-            .map(|c| {
-                let s = Segment {
-                    start_extent: le,
-                    extent_count: c.len,
-                    segtype: SegType::Striped,
-                    tags: vec![],
-                    areas: vec![Area::Pv {
-                        pv: c.pv.clone(),
-                        pe: c.pe,
-                    }],
-                    stripe_size: None,
-                    raid: None,
-                    extra: vec![],
-                };
-                le += c.len;
-                s
-            })
-            .collect();
-        Lv {
+        super::chunks_lv(
             name,
-            id: crate::uuid::format(&crate::uuid::generate()),
-            status: vec!["READ".into(), "WRITE".into()],
-            flags: vec![],
-            tags: vec![],
-            creation_time: self.req.creation_time,
-            creation_host: self.req.creation_host.clone(),
-            allocation_policy: None,
-            read_ahead: None,
-            segments,
-            extra: vec![],
-        }
+            crate::uuid::format(&crate::uuid::generate()),
+            vec!["READ".into(), "WRITE".into()],
+            chunks,
+            self.req.creation_time,
+            self.req.creation_host.clone(),
+        )
     }
 
     /// Add a newly allocated sub-LV: visible in the first commit, hidden

@@ -1,46 +1,15 @@
 use super::*;
 use crate::activate::table::{lv_tables, TableOptions};
-use crate::model::parse_vg_text;
-use crate::raid::{create, CreateSpec, Layout};
+use crate::raid::create;
+use crate::raid::test_support::{fixture, ids, spec};
 
 fn empty_vg() -> Vg {
-    let path = format!(
-        "{}/tests/fixtures/lvm2/lvtypes/02-vgcreate/vgcfgbackup.vgraid.vg",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    parse_vg_text(&std::fs::read_to_string(path).unwrap())
-        .unwrap()
-        .0
-}
-
-fn ids() -> impl FnMut() -> String {
-    || crate::uuid::format(&crate::uuid::generate())
+    fixture("02-vgcreate")
 }
 
 /// `lvcreate --type T -i stripes [-m mirrors] -l extents -n lv`.
 fn with_raid(t: RaidType, stripes: u64, mirrors: u64, extents: u64) -> Vg {
-    let spec = CreateSpec {
-        name: "lv".into(),
-        layout: Layout {
-            raid_type: t,
-            stripes,
-            mirrors,
-        },
-        stripe_size: (t != RaidType::Raid1).then_some(128),
-        region_size: 4096,
-        default_region_size: 4096,
-        extents,
-        approx: false,
-        nosync: false,
-        min_recovery_rate: None,
-        max_recovery_rate: None,
-        policy: Policy::Normal,
-        allocation_policy: None,
-        read_only: false,
-        tags: vec![],
-        creation_time: None,
-        creation_host: None,
-    };
+    let spec = spec("lv", t, stripes, mirrors, extents);
     create(&empty_vg(), &spec, None, &mut ids()).unwrap().vg
 }
 
@@ -54,16 +23,8 @@ fn with_striped(stripes: usize, extents: u64) -> Vg {
             pe: 0,
         })
         .collect();
+    let status = ["READ", "WRITE", "VISIBLE"].map(String::from).to_vec();
     vg.lvs.push(Lv {
-        name: "lv".into(),
-        id: ids()(),
-        status: vec!["READ".into(), "WRITE".into(), "VISIBLE".into()],
-        flags: vec![],
-        tags: vec![],
-        creation_time: None,
-        creation_host: None,
-        allocation_policy: None,
-        read_ahead: None,
         segments: vec![Segment {
             start_extent: 0,
             extent_count: extents,
@@ -74,24 +35,16 @@ fn with_striped(stripes: usize, extents: u64) -> Vg {
             raid: None,
             extra: vec![],
         }],
-        extra: vec![],
+        ..crate::raid::chunks_lv("lv".into(), ids()(), status, &[], None, None)
     });
     vg
 }
 
 fn req(to: &str) -> TakeoverRequest<'static> {
     TakeoverRequest {
-        lv: "lv",
-        to: SegT::from_name(to).unwrap(),
-        stripes: None,
-        stripe_size: None,
-        region_size: None,
-        default_region_size: 4096,
-        candidates: None,
-        policy: Policy::Normal,
-        active: false,
         creation_time: Some(1),
         creation_host: Some("host".into()),
+        ..TakeoverRequest::new("lv", SegT::from_name(to).unwrap(), 4096)
     }
 }
 

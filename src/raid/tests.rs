@@ -1,15 +1,5 @@
+use super::test_support::{fixture, ids, spec};
 use super::*;
-use crate::model::parse_vg_text;
-
-fn fixture(state: &str) -> Vg {
-    let path = format!(
-        "{}/tests/fixtures/lvm2/lvtypes/{state}/vgcfgbackup.vgraid.vg",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    parse_vg_text(&std::fs::read_to_string(path).unwrap())
-        .unwrap()
-        .0
-}
 
 /// The VG without what differs between any two writers: ids, creation
 /// times and hosts, seqno. LVs in printed order (visible first).
@@ -25,35 +15,6 @@ fn shape(vg: &Vg) -> Vec<String> {
             format!("{l:?}")
         })
         .collect()
-}
-
-fn spec(name: &str, t: RaidType, stripes: u64, mirrors: u64, extents: u64) -> CreateSpec {
-    CreateSpec {
-        name: name.into(),
-        layout: Layout {
-            raid_type: t,
-            stripes,
-            mirrors,
-        },
-        stripe_size: (t != RaidType::Raid1).then_some(128),
-        region_size: 4096,
-        default_region_size: 4096,
-        extents,
-        approx: false,
-        nosync: false,
-        min_recovery_rate: None,
-        max_recovery_rate: None,
-        policy: Policy::Normal,
-        allocation_policy: None,
-        read_only: false,
-        tags: vec![],
-        creation_time: None,
-        creation_host: None,
-    }
-}
-
-fn ids() -> impl FnMut() -> String {
-    || crate::uuid::format(&crate::uuid::generate())
 }
 
 /// Apply `spec` to the fixture state `before` and compare with `after`.
