@@ -152,11 +152,10 @@ fn takeover_chain_striped_to_raid6_and_back_reads_in_lvm2() {
         "[lv_rimage_1] iwi-??r-?- linear 1 0B 0B d0(0) 4194304B"
     );
     lvm2_accepts(&devs, "vgt");
-    // The new parity is rebuilt at the next activation: its metadata area
-    // is wiped and flagged, as lvm2 leaves it.
+    // New images are rebuilt at the next activation: dm-raid refuses a
+    // wiped (new) device in an existing set without `rebuild N`.
     let vg = our_vg(&devs, "vgt");
-    assert!(vg.lv("lv_rmeta_0").unwrap().has_status("REBUILD"));
-    assert!(!vg.lv("lv_rimage_0").unwrap().has_status("REBUILD"));
+    assert!(vg.lv("lv_rimage_0").unwrap().has_status("REBUILD"));
     assert!(!vg.lv("lv_rimage_1").unwrap().has_status("REBUILD"));
 
     // raid4 -> raid5_n is a reshape for lvm2 (the kernel moves the

@@ -256,6 +256,7 @@ pub fn commit_live(
     lv: &str,
     steps: Vec<convert::Step>,
     partial: bool,
+    reload_after_clear: bool,
 ) -> Result<(), CmdError> {
     if ctx.common.test {
         // Nothing is written nor loaded in test mode.
@@ -332,12 +333,25 @@ pub fn commit_live(
         }
     }
     if cleared {
-        w.vg = vg;
+        let flagged = std::mem::replace(&mut w.vg, vg);
         w.commit(ctx).map_err(|e| {
             CmdError::failed(format!(
                 "Failed to clear REBUILD flag for {vg_name}/{lv} components: {e}"
             ))
         })?;
+        if reload_after_clear {
+            // lvm2's takeover reloads once more without `rebuild N` (md has
+            // recorded the recovery in the new superblocks by now); its
+            // add-images path keeps the table as loaded.
+            let (pvs, missing) = super::vgchange::write_pv_devices(w);
+            let opts = super::vgchange::table_options(&dm, mode, missing);
+            activate::reload(&dm, &flagged, &w.vg, lv, &pvs, &opts).map_err(|e| {
+                CmdError::failed(format!(
+                    "Failed to reload active LV {vg_name}/{lv} after clearing its REBUILD \
+                     flags (the metadata is committed; run `lvchange --refresh {vg_name}/{lv}`): {e}"
+                ))
+            })?;
+        }
     }
     Ok(())
 }
@@ -427,7 +441,7 @@ fn carry_out(
         }
     }
     if live {
-        commit_live(ctx, w, lv, plan.steps, false)?;
+        commit_live(ctx, w, lv, plan.steps, false, false)?;
     } else {
         commit_steps(ctx, w, plan.steps)?;
     }
@@ -769,7 +783,7 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         show(ctx, n);
     }
     if !plan.steps.is_empty() {
-        commit_live(ctx, &mut w, &lv_name, plan.steps, true)?;
+        commit_live(ctx, &mut w, &lv_name, plan.steps, true, false)?;
     }
     ctx.say(format!("Faulty devices in {disp} successfully replaced."));
     Ok(())

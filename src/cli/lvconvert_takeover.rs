@@ -154,7 +154,7 @@ pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     // An active LV is reloaded after every commit (lvm2's
     // lv_update_and_reload), an inactive one just committed.
     if active {
-        commit_live(ctx, &mut w, &lv_name, steps, false)?;
+        commit_live(ctx, &mut w, &lv_name, steps, false, true)?;
     } else {
         commit_steps(ctx, &mut w, steps)?;
     }

@@ -20,11 +20,11 @@
 //! converted array, then — when sub-LVs leave the array with their
 //! extents — the VG without them (lvm2 names them `<sub-LV>_extracted` in
 //! between; here they keep their linear segments instead of lvm2's error
-//! targets). New parity images are rebuilt at the next activation because
-//! their metadata areas are wiped (dm-raid treats a blank superblock as a
-//! new device); their rmeta carries `REBUILD` exactly as lvm2 leaves it.
-//! New raid10 copies also carry `REBUILD` on the image, so the table asks
-//! for their rebuild explicitly (activation clears it afterwards).
+//! targets). New images carry `REBUILD` so that the next activation
+//! rebuilds them (the conversion is done offline; lvm2 clears the flag
+//! once the kernel has seen it). The image flag is required: dm-raid
+//! refuses a new (wiped) device in an existing set unless the table says
+//! `rebuild N` ("New device injected into existing raid set").
 //!
 //! Reshapes (same RAID level, another layout, stripe count or stripe
 //! size) move data: they are refused until the LV is active.
@@ -1680,7 +1680,7 @@ impl<'a> Work<'a> {
 
     /// `_alloc_image_components` + `_raid_add_images`: `count` new
     /// metadata/data pairs at the end, each pair on one PV that no image
-    /// of the LV uses, the new rmeta flagged `REBUILD` (as lvm2 leaves it).
+    /// of the LV uses, flagged for rebuild.
     fn add_images(&mut self, count: u64) -> Result<(), RaidError> {
         let per_image = self.vg.lv(&self.images[0]).expect("image").size_extents();
         let mine: Vec<&str> = self
@@ -1716,10 +1716,7 @@ impl<'a> Work<'a> {
             self.wipe.push(m.clone());
             self.add_new_lv(&meta_name, std::slice::from_ref(&m), true);
             let image_name = self.gen_name("rimage");
-            // Like lvm2, only the new rmeta is flagged: its wiped superblock
-            // makes dm-raid rebuild the new image anyway, and an image flag
-            // would put `rebuild N` into every later table.
-            self.add_new_lv(&image_name, &a.data[s], false);
+            self.add_new_lv(&image_name, &a.data[s], true);
             self.images.push(image_name);
             self.metas.push(Some(meta_name));
         }
