@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::dm::{self, DevInfo, Dm, DmError};
-use super::status::{parse_status_line, TargetStatus};
+use super::status::{parse_status_line, DmRaidStatus, TargetStatus};
 use super::table::{
     dm_uuid, lv_devices, DevNum, DevRef, DeviceSpec, DmTable, MapResolver, ReadAhead, TableError,
     TableOptions, Target,
@@ -581,6 +581,27 @@ pub fn lv_info(dmh: &Dm, vg: &Vg, lv: &str) -> Result<Option<ActiveInfo>, DmErro
         read_ahead: dm::read_ahead(i.dev),
         raid,
     }))
+}
+
+/// The raw dm-raid status of the active RAID LV `lv` (data offset and
+/// device count included) and its open count; `None` when inactive.
+pub fn dm_raid_status(dmh: &Dm, vg: &Vg, lv: &str) -> Result<Option<(DmRaidStatus, u32)>, DmError> {
+    let Some(l) = vg.lv(lv) else {
+        return Ok(None);
+    };
+    let Some(i) = dmh.info_by_uuid(&dm_uuid(&vg.id, &l.id, None))? else {
+        return Ok(None);
+    };
+    if !i.live_table {
+        return Ok(None);
+    }
+    for (start, len, ty, params) in dmh.status(&i.name)? {
+        let line = format!("{start} {len} {ty} {params}");
+        if let Ok(TargetStatus::Raid(r)) = parse_status_line(&line).and_then(|s| s.status()) {
+            return Ok(Some((r, i.open_count.max(0) as u32)));
+        }
+    }
+    Ok(None)
 }
 
 /// The dm-raid status of the active RAID LV `lv`.

@@ -15,8 +15,8 @@ pub mod status;
 pub mod table;
 
 pub use live::{
-    activate, active_name, deactivate, is_active, lv_info, raid_message, raid_status, refresh,
-    reload, ActivateError, Applied, PvDevices,
+    activate, active_name, deactivate, dm_raid_status, is_active, lv_info, raid_message,
+    raid_status, refresh, reload, ActivateError, Applied, PvDevices,
 };
 pub use status::{parse_status_line, DmRaidStatus, StatusLine, TargetStatus};
 pub use table::{

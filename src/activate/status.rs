@@ -155,7 +155,9 @@ impl DmRaidStatus {
         }
         let devices: u32 = w[1].parse().map_err(|_| err(params, "bad device count"))?;
         let health = w[2].to_string();
-        if health.len() != devices as usize
+        // After a reshape that removed devices the kernel reports the new
+        // count with the health of every device it still holds.
+        if health.len() < devices as usize
             || !health.chars().all(|c| matches!(c, 'A' | 'a' | 'D' | '-'))
         {
             return Err(err(params, "bad health characters"));
@@ -325,7 +327,11 @@ mod tests {
         assert_eq!(old.to_report().sync_action, "");
         let check = DmRaidStatus::parse("raid1 2 AA 8192/8192 check 128 0 -").unwrap();
         assert_eq!(check.mismatch_count, Some(128));
-        assert!(DmRaidStatus::parse("raid1 2 AAA 1/1 idle 0 0 -").is_err());
+        assert!(DmRaidStatus::parse("raid1 3 AA 1/1 idle 0 0 -").is_err());
+        // After removing stripes the kernel runs fewer devices than it
+        // reports health for, until the freed ones are dropped.
+        let shrunk = DmRaidStatus::parse("raid5_n 4 AAAAa 16384/16384 idle 0 8192 -").unwrap();
+        assert_eq!((shrunk.devices, shrunk.health.len()), (4, 5));
         assert!(DmRaidStatus::parse("raid1 2 AX 1/1 idle 0 0 -").is_err());
         assert!(DmRaidStatus::parse("raid1 2 AA 1-1 idle").is_err());
         assert!(DmRaidStatus::parse("raid1 2 AA 1/1 idle x").is_err());

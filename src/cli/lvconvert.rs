@@ -309,12 +309,33 @@ pub fn commit_live(
                 l.status.retain(|s| s != "VISIBLE");
             }
         }
-        let applied = activate::reload(&dm, &prev, &kernel_vg, lv, &pvs, &opts).map_err(|e| {
-            CmdError::failed(format!(
-                "Failed to reload active LV {vg_name}/{lv} after the metadata change (the \
-                 metadata is committed; run `lvchange --refresh {vg_name}/{lv}`): {e}"
-            ))
-        })?;
+        let applied = match activate::reload(&dm, &prev, &kernel_vg, lv, &pvs, &opts) {
+            Ok(a) => a,
+            Err(e) => {
+                // lvm2 preloads the table before it commits and reverts
+                // when the kernel refuses it: put the previous metadata
+                // back (a newer seqno) and the previous tables with it,
+                // so the next activation does not ask the kernel again
+                // for what it refused.
+                let refused = std::mem::replace(&mut w.vg, prev.clone());
+                let back = w.commit(ctx).and_then(|_| {
+                    activate::reload(&dm, &refused, &prev, lv, &pvs, &opts)
+                        .map(|_| ())
+                        .map_err(|e| CmdError::failed(e.to_string()))
+                });
+                return Err(CmdError::failed(match back {
+                    Ok(()) => format!(
+                        "The kernel refused the new table of {vg_name}/{lv}: {e}\nThe metadata \
+                         and the running tables are back to what they were before this step."
+                    ),
+                    Err(b) => format!(
+                        "Failed to reload active LV {vg_name}/{lv} after the metadata change: \
+                         {e}\nPutting the previous metadata back failed too ({b}): run \
+                         `lvchange --refresh {vg_name}/{lv}` and check it with `lvs -a`."
+                    ),
+                }));
+            }
+        };
         reloaded |= applied.is_some();
     }
     if !reloaded {

@@ -40,6 +40,33 @@ fn stripe_size_arg(s: &str) -> Result<u64, CmdError> {
     Ok(a.sectors)
 }
 
+/// What a reshape needs from the running array: device count, sync
+/// state, where the data starts in the images, open count.
+pub(crate) fn kernel_state(
+    ctx: &Ctx,
+    vg: &crate::model::Vg,
+    lv: &str,
+) -> Result<Option<raid::reshape::KernelState>, CmdError> {
+    if vg.lv(lv).and_then(|l| l.raid_type()).is_none() {
+        return Ok(None);
+    }
+    let dm = super::vgchange::open_dm(ctx)?;
+    let st = crate::activate::dm_raid_status(&dm, vg, lv).map_err(|e| {
+        CmdError::failed(format!(
+            "Cannot read the device-mapper status of {}/{lv}: {e}",
+            vg.name
+        ))
+    })?;
+    Ok(st.map(|(s, open)| raid::reshape::KernelState {
+        devices: u64::from(s.devices),
+        health_devices: s.health.len() as u64,
+        devices_in_sync: s.health.chars().filter(|c| *c == 'A').count() as u64,
+        in_sync: s.in_sync == s.total,
+        data_offset: s.data_offset.unwrap_or(0),
+        open: open > 0,
+    }))
+}
+
 pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     let (vg_name, lv_name) = split_lv_path(&args.lv)?;
     let type_name = args
@@ -92,6 +119,11 @@ pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     let cands = lvops::candidates(&w, &pv_args)?;
     let default_region = default_region_size(ctx);
     let active = is_active(&w.vg, &lv_name);
+    let kernel = if active && !ctx.common.test {
+        kernel_state(ctx, &w.vg, &lv_name)?
+    } else {
+        None
+    };
     let req = takeover::TakeoverRequest {
         lv: &lv_name,
         to,
@@ -102,6 +134,8 @@ pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         candidates: cands.as_deref(),
         policy,
         active,
+        kernel,
+        force: args.force > 0,
         creation_time: Some(lvops::now()),
         creation_host: Some(lvops::hostname()),
     };

@@ -361,6 +361,44 @@ pub(super) fn resize_raid(
     Ok((le, new))
 }
 
+/// lvm2 resizes a RAID LV without reshape space: an earlier reshape's
+/// space is freed first, which needs the running array (only the kernel
+/// knows which end of the images holds it). Commits what freeing needs
+/// before the resize (moving the space off the front); returns the VG the
+/// kernel now runs, and leaves `w.vg` without the space.
+pub(crate) fn free_reshape_space_for_resize(
+    ctx: &mut Ctx,
+    w: &mut VgForWrite,
+    lv: &str,
+) -> Result<Option<Vg>, CmdError> {
+    if raid::reshape::reshape_len(&w.vg, lv) == 0 {
+        return Ok(None);
+    }
+    let full = format!("{}/{lv}", w.vg.name);
+    if !super::lvconvert::is_active(&w.vg, lv) || ctx.common.test {
+        return Err(CmdError::failed(format!(
+            "{full} has reshape space from an earlier reshape, which only the running array \
+             can free: activate it (lvchange -ay {full}) and repeat the resize."
+        )));
+    }
+    let kernel = super::lvconvert_takeover::kernel_state(ctx, &w.vg, lv)?
+        .ok_or_else(|| CmdError::failed(format!("Cannot read the RAID status of {full}.")))?;
+    if !kernel.in_sync {
+        return Err(CmdError::failed(format!(
+            "Can't resize reshaping LV {full}."
+        )));
+    }
+    let mut freed = w.vg.clone();
+    let (pre, _) = raid::reshape::free_space(&mut freed, lv, &kernel)
+        .map_err(|e| CmdError::failed(e.to_string()))?;
+    if !pre.is_empty() {
+        super::lvconvert::commit_live(ctx, w, lv, pre, false, false)?;
+    }
+    let running = w.vg.clone();
+    w.vg = freed;
+    Ok(Some(running))
+}
+
 pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
     let (vg_name, lv_name) = split_lv_path(&args.lv)?;
     let pv_args: Vec<PvArg> = args
@@ -408,6 +446,7 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
             nosync: args.nosync,
             reduce: false,
         };
+        let old_vg = free_reshape_space_for_resize(ctx, &mut w, &lv_name)?.unwrap_or(old_vg);
         let (old, new) = resize_raid(ctx, &mut w, &lv_name, &req, cands.as_deref())?;
         let (before, after) = (size_and_extents(&w.vg, old), size_and_extents(&w.vg, new));
         w.commit(ctx)?;

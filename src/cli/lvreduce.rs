@@ -90,6 +90,8 @@ pub fn run(ctx: &mut Ctx, args: Args) -> Result<(), CmdError> {
             nosync: false,
             reduce: true,
         };
+        let old_vg = super::lvextend::free_reshape_space_for_resize(ctx, &mut w, &lv_name)?
+            .unwrap_or(old_vg);
         let (old, new) = resize_raid(ctx, &mut w, &lv_name, &req, None)?;
         return finish(ctx, w, &old_vg, &lv_name, args.force > 0, old, new);
     }

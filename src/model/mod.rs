@@ -524,6 +524,23 @@ impl Lv {
         self.segments.first().and_then(Segment::raid_type)
     }
 
+    /// Extents of out-of-place reshape space a RAID LV carries in its
+    /// `extent_count` (`reshape_count` per data image; lvm2 leaves them
+    /// out of the LV size).
+    pub fn reshape_extents(&self) -> u64 {
+        let Some(seg) = self.segments.first() else {
+            return 0;
+        };
+        match (seg.raid_type(), &seg.raid) {
+            (Some(t), Some(r)) => {
+                // lvm2's dev_manager: (area_count - parity_devs) × reshape_len.
+                let data = (r.images.len() as u64).saturating_sub(t.parity_devs());
+                r.reshape_count.unwrap_or(0) * data
+            }
+            _ => 0,
+        }
+    }
+
     /// `lock_args`, kept in `extra`.
     pub fn lock_args(&self) -> Option<&str> {
         extra_get(&self.extra, "lock_args").and_then(Value::as_str)

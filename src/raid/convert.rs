@@ -101,7 +101,7 @@ pub fn display_size(sectors: u64) -> String {
     super::display_size_bytes(sectors * 512)
 }
 
-fn set_status(lv: &mut Lv, flag: &str, on: bool) {
+pub(super) fn set_status(lv: &mut Lv, flag: &str, on: bool) {
     lv.status.retain(|s| s != flag);
     if on {
         lv.status.push(flag.to_string());
@@ -216,7 +216,7 @@ fn pvs_of_tree(vg: &Vg, name: &str) -> Vec<String> {
 /// lvm2's `generate_lv_name`: `<lv>_<suffix>_<highest index in use + 1>`
 /// (any LV whose name starts with `<lv>_<suffix>_<digits>` counts, as
 /// lvm2's `sscanf` does).
-fn next_name(vg: &Vg, lv: &str, suffix: &str) -> String {
+pub(super) fn next_name(vg: &Vg, lv: &str, suffix: &str) -> String {
     let prefix = format!("{lv}_{suffix}_");
     let high = vg
         .lvs
@@ -264,13 +264,13 @@ fn new_image_candidates(vg: &Vg, name: &str, given: Option<&[Candidate]>) -> Vec
 }
 
 /// New (meta, image) names in creation order and the metadata chunks to wipe.
-type NewPairs = (Vec<(String, String)>, Vec<Chunk>);
+pub(super) type NewPairs = (Vec<(String, String)>, Vec<Chunk>);
 
 /// Allocate `count` new metadata/data pairs of `image_extents` for `name`
 /// in `vg` (added visible, with REBUILD) and return their names (meta,
 /// image) in creation order and the metadata chunks to wipe.
 #[allow(clippy::too_many_arguments)]
-fn alloc_pairs(
+pub(super) fn alloc_pairs(
     vg: &mut Vg,
     name: &str,
     count: usize,

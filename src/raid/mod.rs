@@ -18,6 +18,7 @@
 //! image holds `LV extents / area_multiple` extents.
 
 pub mod convert;
+pub mod reshape;
 pub mod takeover;
 
 use crate::alloc::{self, AllocError, Candidate, Chunk, Policy, RaidRequest};

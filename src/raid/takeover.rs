@@ -415,6 +415,10 @@ pub struct TakeoverRequest<'a> {
     pub policy: Policy,
     /// Whether the LV is active (reshapes need it).
     pub active: bool,
+    /// The running array's state, for reshapes (`None`: not active).
+    pub kernel: Option<super::reshape::KernelState>,
+    /// `--force` (removing stripes).
+    pub force: bool,
     pub creation_time: Option<i64>,
     pub creation_host: Option<String>,
 }
@@ -433,6 +437,8 @@ impl<'a> TakeoverRequest<'a> {
             candidates: None,
             policy: Policy::Normal,
             active: false,
+            kernel: None,
+            force: false,
             creation_time: None,
             creation_host: None,
         }
@@ -1031,23 +1037,35 @@ pub fn plan(vg: &Vg, req: &TakeoverRequest) -> Result<TakeoverPlan, RaidError> {
     match reshape {
         0 => {}
         1 => {
-            let what = if from.t == to
+            let already = from.t == to
                 && stripes == from.data_images()
                 && stripe_size_arg == from.stripe_size
-                && region == from.region
-            {
+                && region == from.region;
+            let has_space = super::reshape::reshape_len(vg, req.lv) > 0;
+            if let (Some(kernel), SegT::Raid(to_t)) = (req.kernel, to) {
+                if !already || has_space {
+                    return reshape_plan(
+                        vg,
+                        req,
+                        to_t,
+                        stripes,
+                        stripe_size_arg,
+                        region,
+                        kernel,
+                        log,
+                    );
+                }
+            }
+            let what = if already && !has_space {
                 format!(
                     "Logical volume {disp} is already of requested type {}.",
                     to.name()
                 )
-            } else if req.active {
+            } else if already {
                 format!(
-                    "Reshaping {} LV {disp} to {} ({}, stripe size {}) moves data \
-                     and is not supported by this version; use lvm2's lvconvert.",
-                    from.seg_name(),
-                    to.name(),
-                    data_stripes(stripes),
-                    size(stripe_size_arg)
+                    "{disp} must be active to perform this operation: freeing its reshape \
+                     space needs the running array. Activate it (lvchange -ay {disp}) and \
+                     repeat the command."
                 )
             } else {
                 format!(
@@ -1135,6 +1153,25 @@ pub fn plan(vg: &Vg, req: &TakeoverRequest) -> Result<TakeoverPlan, RaidError> {
         _ => {}
     }
 
+    // lvm2's takeover wrappers free the reshape space first; where the
+    // data sits in it only the running array knows.
+    let freed;
+    let mut pre_steps = Vec::new();
+    let vg = if super::reshape::reshape_len(vg, req.lv) > 0 {
+        let Some(kernel) = req.kernel else {
+            return Err(log.refuse(&[format!(
+                "{disp} must be active to perform this operation: it has reshape space \
+                 allocated, which only the running array can free. Activate it \
+                 (lvchange -ay {disp}) and repeat the command."
+            )]));
+        };
+        let mut v = vg.clone();
+        pre_steps = super::reshape::free_space(&mut v, req.lv, &kernel)?.0;
+        freed = v;
+        &freed
+    } else {
+        vg
+    };
     let mut w = Work::new(vg, req, &from)?;
     match tf {
         TFn::StripedToRaid0 => w.striped_to_raid0(),
@@ -1169,7 +1206,8 @@ pub fn plan(vg: &Vg, req: &TakeoverRequest) -> Result<TakeoverPlan, RaidError> {
         }
         _ => unreachable!("refused above"),
     }
-    let steps = w.finish();
+    let mut steps = pre_steps;
+    steps.extend(w.finish());
     let result_type = steps
         .last()
         .and_then(|s| s.vg.lv(req.lv))
@@ -1189,6 +1227,49 @@ pub fn plan(vg: &Vg, req: &TakeoverRequest) -> Result<TakeoverPlan, RaidError> {
         result_type,
         interim_for,
         steps,
+        linear_to_raid1: None,
+    })
+}
+
+/// The reshape branch of [`plan`]: same level, active LV.
+#[allow(clippy::too_many_arguments)]
+fn reshape_plan(
+    vg: &Vg,
+    req: &TakeoverRequest,
+    to: RaidType,
+    stripes: u64,
+    stripe_size: u64,
+    region: u64,
+    kernel: super::reshape::KernelState,
+    mut log: Log,
+) -> Result<TakeoverPlan, RaidError> {
+    use super::reshape::{self, Line};
+    let rr = reshape::ReshapeRequest {
+        lv: req.lv,
+        to,
+        stripes,
+        stripe_size,
+        region_size: region,
+        force: req.force,
+        kernel,
+        candidates: req.candidates,
+        policy: req.policy,
+        creation_time: req.creation_time,
+        creation_host: req.creation_host.clone(),
+    };
+    let p = reshape::plan(vg, &rr).map_err(|e| log.refuse(&[e.to_string()]))?;
+    for l in p.lines {
+        match l {
+            Line::Out(s) => log.print(s),
+            Line::Err(s) => log.warn(s),
+        }
+    }
+    Ok(TakeoverPlan {
+        messages: log.msgs,
+        prompt: p.prompt,
+        result_type: to.name().to_string(),
+        interim_for: (req.to.name() != to.name()).then(|| req.to.name().to_string()),
+        steps: p.steps,
         linear_to_raid1: None,
     })
 }

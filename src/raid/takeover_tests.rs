@@ -486,9 +486,20 @@ fn layout_and_stripe_changes_are_reshapes_refused_offline() {
     let mut r = req("raid5_ls");
     r.stripe_size = Some(256);
     assert!(refused(&vg, &r).contains("must be active"));
+    // Active: the reshape planner (src/raid/reshape.rs) takes it.
     let mut r = req("raid5_n");
     r.active = true;
-    assert!(refused(&vg, &r).contains("not supported by this version"));
+    r.kernel = Some(crate::raid::reshape::KernelState {
+        devices: 4,
+        health_devices: 4,
+        devices_in_sync: 4,
+        in_sync: true,
+        data_offset: 0,
+        open: false,
+    });
+    let p = plan(&vg, &r).unwrap();
+    assert_eq!(p.result_type, "raid5_n");
+    assert_eq!(p.steps.len(), 3);
 }
 
 #[test]

@@ -41,6 +41,8 @@ pub(crate) struct Parent {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LvInfo {
     pub le_count: u64,
+    /// Extents of RAID reshape space (in `le_count`, not in the size).
+    pub reshape_le: u64,
     pub parent: Option<Parent>,
     pub partial: bool,
     /// Number of old-style snapshots whose origin is this LV.
@@ -180,6 +182,7 @@ impl<'a> VgCtx<'a> {
         }
         for (i, lv) in vg.lvs.iter().enumerate() {
             ctx.lvs[i].le_count = lv.segments.iter().map(|s| s.extent_count).sum();
+            ctx.lvs[i].reshape_le = lv.reshape_extents();
             ctx.lvs[i].state = if activation {
                 view.lv_states.get(&lv.name).cloned().unwrap_or_default()
             } else {

@@ -736,7 +736,7 @@ fn lv_value(id: &str, vg: &VgCtx, i: usize, fmt: &Fmt) -> Cell {
             },
             Some(n) => fmt.size(n as u64),
         },
-        "lv_size" => fmt.size(info.le_count * ext),
+        "lv_size" => fmt.size((info.le_count - info.reshape_le) * ext),
         "seg_count" => num(lv.segments.len() as u64),
         "origin" => {
             // Snapshots (COW) and thin snapshots/external origins name one.

@@ -1,0 +1,167 @@
+//! Reshapes planned against what real lvm2 2.03.16 did ONLINE on a real
+//! kernel (tests/fixtures/convert-golden, captured in the QEMU guest):
+//! for every step of a captured case that reshapes (or frees reshape
+//! space, or takes over an LV that has some), the planner gets lvm2's VG
+//! before the step and the kernel state lvm2 saw (`dmsetup status` after
+//! the previous step: device count, sync, data offset) and must produce
+//! lvm2's VG after the step (LV names, status words, `+FLAG` segment
+//! type suffixes, `reshape_count`, segments and PV extents; ids and
+//! creation times of new LVs aside), with as many commits as lvm2's seqno
+//! moved, and lvm2's messages.
+//!
+//! Pure planner: no devices, runs anywhere. The same reshapes on a live
+//! array are tests/vm/scenarios/raid-reshape.
+
+use std::path::{Path, PathBuf};
+
+use lvmetad::activate::{parse_status_line, TargetStatus};
+use lvmetad::model::{parse_vg_text, Vg};
+use lvmetad::raid::reshape::{reshape_len, KernelState};
+use lvmetad::raid::takeover::{self, Msg, SegT, TakeoverRequest};
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/convert-golden")
+}
+
+fn read_vg(dir: &Path) -> (Vg, String) {
+    let text = std::fs::read_to_string(dir.join("vgcfg")).unwrap();
+    (parse_vg_text(&text).unwrap().0, text)
+}
+
+/// The kernel state of `vg-lv` in a captured `dmsetup status`.
+fn kernel(dir: &Path, vg: &str, lv: &str) -> Option<KernelState> {
+    let text = std::fs::read_to_string(dir.join("dmsetup-status.txt")).ok()?;
+    let prefix = format!("{vg}-{lv}: ");
+    let line = text.lines().find(|l| l.starts_with(&prefix))?;
+    match parse_status_line(&line[prefix.len()..])
+        .ok()?
+        .status()
+        .ok()?
+    {
+        TargetStatus::Raid(r) => Some(KernelState {
+            devices: u64::from(r.devices),
+            health_devices: r.health.len() as u64,
+            devices_in_sync: r.health.chars().filter(|c| *c == 'A').count() as u64,
+            in_sync: r.in_sync == r.total,
+            data_offset: r.data_offset.unwrap_or(0),
+            open: false,
+        }),
+        _ => None,
+    }
+}
+
+/// LVs in order with ids and creation stamps cleared.
+fn shape(vg: &Vg) -> Vec<String> {
+    vg.lvs
+        .iter()
+        .map(|l| {
+            let mut l = l.clone();
+            l.id.clear();
+            l.creation_time = None;
+            l.creation_host = None;
+            format!("{l:?}")
+        })
+        .collect()
+}
+
+fn involves_reshape(vg: &Vg, lv: &str) -> bool {
+    reshape_len(vg, lv) > 0 || vg.lv(lv).is_some_and(|l| l.has_status("RESHAPE"))
+}
+
+struct Outcome {
+    compared: usize,
+}
+
+fn replay(case: &str) -> Outcome {
+    let dir = golden_dir().join(case);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let vgname = m["vg"].as_str().unwrap();
+    let steps = m["steps"].as_array().unwrap();
+    let mut compared = 0;
+    for (i, st) in steps.iter().enumerate().skip(1) {
+        if st["kernel_error"].as_bool() == Some(true) {
+            break;
+        }
+        let argv: Vec<&str> = st["argv"].as_array().unwrap()[1..]
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        if argv[0] != "lvconvert" || !argv.contains(&"--type") || st["rc"] != 0 {
+            continue;
+        }
+        let prev_dir = dir.join(steps[i - 1]["dir"].as_str().unwrap());
+        let this_dir = dir.join(st["dir"].as_str().unwrap());
+        let (before, _) = read_vg(&prev_dir);
+        let (after, _) = read_vg(&this_dir);
+        let lv_path = argv.last().unwrap();
+        let lv = lv_path.rsplit('/').next().unwrap();
+        if !involves_reshape(&before, lv) && !involves_reshape(&after, lv) {
+            continue;
+        }
+        let to = argv[argv.iter().position(|a| *a == "--type").unwrap() + 1];
+        let k = kernel(&prev_dir, vgname, lv)
+            .unwrap_or_else(|| panic!("{case} {}: no captured status of the LV", st["dir"]));
+        let mut req = TakeoverRequest::new(lv, SegT::from_name(to).unwrap(), 4096);
+        req.active = true;
+        req.kernel = Some(k);
+        let plan = takeover::plan(&before, &req)
+            .unwrap_or_else(|e| panic!("{case} {}: refused: {e}", st["dir"]));
+        let label = format!("{case} {}", st["dir"].as_str().unwrap());
+        assert_eq!(
+            shape(plan.final_vg()).join("\n"),
+            shape(&after).join("\n"),
+            "{label}: our VG differs from lvm2's"
+        );
+        // Pure reshapes: as many commits as lvm2 made.
+        let same_level = plan.result_type.split('_').next()
+            == before
+                .lv(lv)
+                .and_then(|l| l.raid_type())
+                .map(|t| t.name().split('_').next().unwrap().to_string())
+                .as_deref();
+        if same_level {
+            assert_eq!(
+                plan.steps.len() as u64,
+                after.seqno - before.seqno,
+                "{label}: commits"
+            );
+        }
+        // Every line lvm2 printed about the reshape, on the same stream.
+        let stdout = st["stdout"].as_str().unwrap();
+        let stderr = st["stderr"].as_str().unwrap();
+        for msg in &plan.messages {
+            let (s, stream) = match msg {
+                Msg::Print(s) => (s, stdout),
+                Msg::Warn(s) | Msg::Error(s) => (s, stderr),
+            };
+            assert!(
+                stream.contains(s.as_str()),
+                "{label}: {s:?} not in lvm2's output {stream:?}"
+            );
+        }
+        compared += 1;
+    }
+    Outcome { compared }
+}
+
+#[test]
+fn reshapes_plan_what_lvm2_did_online() {
+    let mut cases: Vec<String> = std::fs::read_dir(golden_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| golden_dir().join(n).join("manifest.json").exists())
+        .collect();
+    cases.sort();
+    let mut total = 0;
+    let mut per_case = Vec::new();
+    for c in &cases {
+        let o = replay(c);
+        if o.compared > 0 {
+            per_case.push(format!("{c}: {}", o.compared));
+        }
+        total += o.compared;
+    }
+    eprintln!("reshape steps compared: {total} ({})", per_case.join(", "));
+    assert!(total >= 10, "only {total} reshape steps compared");
+}
