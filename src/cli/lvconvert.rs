@@ -768,11 +768,20 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         return Ok(());
     }
     let failed = convert::failed_pvs(&w.vg);
-    if !ctx.common.test && !failed.is_empty() {
+    // Images the kernel failed while their PVs are present (a transient
+    // failure): lvm2's lv_check_transient has them replaced too.
+    let mut dead = Vec::new();
+    if !ctx.common.test {
         let dm = super::vgchange::open_dm(ctx)?;
         let st = activate::raid_status(&dm, &w.vg, &lv_name)
             .map_err(|e| CmdError::failed(format!("Cannot read the status of {disp}: {e}")))?;
-        if let Some(st) = st {
+        if let Some(st) = st.filter(|st| !failed.is_empty() || st.health.contains('D')) {
+            dead = st
+                .health
+                .char_indices()
+                .filter(|(_, c)| *c == 'D')
+                .map(|(i, _)| i)
+                .collect();
             if st.in_sync < st.total {
                 return Err(CmdError::failed(format!(
                     "Unable to replace devices in {disp} while it is not in-sync.\n\
@@ -796,10 +805,16 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     let policy = policy(args, &w.vg, &lv_name)?;
     let mut id = new_uuid;
     let mut env = new_env(ctx, &mut id);
-    let plan = convert::repair(&w.vg, &lv_name, &failed, cands.as_deref(), policy, &mut env)
-        .map_err(|e| {
-            CmdError::failed(format!("{e}\nFailed to replace faulty devices in {disp}."))
-        })?;
+    let plan = convert::repair(
+        &w.vg,
+        &lv_name,
+        &failed,
+        &dead,
+        cands.as_deref(),
+        policy,
+        &mut env,
+    )
+    .map_err(|e| CmdError::failed(format!("{e}\nFailed to replace faulty devices in {disp}.")))?;
     for n in &plan.notes {
         show(ctx, n);
     }

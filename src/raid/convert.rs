@@ -1207,17 +1207,29 @@ pub fn slots_on(vg: &Vg, name: &str, pvs: &[String]) -> Vec<usize> {
 /// the VG the LV does not use; never a missing one), as `--replace`. When
 /// not every failed image can be given new space, as few as can are
 /// replaced (lvm2's retry for a partial LV); the rest stay degraded.
+///
+/// `dead`: slots the running array reports failed (`D`) although their
+/// PVs are present — a transient failure (the device came back after
+/// md gave up on it). lvm2's `lv_check_transient` marks them degraded and
+/// they are replaced like the images on missing PVs.
 pub fn repair(
     vg: &Vg,
     name: &str,
     failed: &[String],
+    dead: &[usize],
     allocate: Option<&[Candidate]>,
     policy: Policy,
     env: &mut Env,
 ) -> Result<Plan, RaidError> {
     let disp = format!("{}/{name}", vg.name);
-    raid_lv(vg, name)?;
-    if failed.is_empty() {
+    let (_, _, r0) = raid_lv(vg, name)?;
+    let on_failed = slots_on(vg, name, failed);
+    let dead_images: Vec<String> = dead
+        .iter()
+        .filter(|s| !on_failed.contains(s))
+        .filter_map(|&s| r0.images.get(s).cloned().flatten())
+        .collect();
+    if failed.is_empty() && dead_images.is_empty() {
         return Ok(Plan {
             notes: vec![format!(
                 "{disp} does not contain devices specified to replace."
@@ -1225,10 +1237,15 @@ pub fn repair(
             ..Plan::default()
         });
     }
-    let slots = slots_on(vg, name, failed);
+    let mut slots = on_failed.clone();
+    slots.extend(
+        dead.iter()
+            .filter(|s| !on_failed.contains(s) && **s < r0.images.len()),
+    );
+    slots.sort_unstable();
     let all = ReplaceSet {
         pvs: failed.to_vec(),
-        sub_lvs: vec![],
+        sub_lvs: dead_images,
     };
     let first = match replace(vg, name, &all, allocate, policy, env) {
         Ok(p) => return Ok(p),

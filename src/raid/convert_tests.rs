@@ -527,7 +527,7 @@ fn repair_replaces_images_on_missing_pvs_elsewhere() {
     let failed = failed_pvs(&vg);
     assert_eq!(failed, missing);
     assert_eq!(slots_on(&vg, "raid5", &failed), vec![1]);
-    let p = with_env(|e| repair(&vg, "raid5", &failed, None, Policy::Normal, e)).unwrap();
+    let p = with_env(|e| repair(&vg, "raid5", &failed, &[], None, Policy::Normal, e)).unwrap();
     check_plan(&p);
     assert_eq!(p.steps.len(), 3);
     let f = p.final_vg().unwrap();
@@ -567,6 +567,7 @@ fn repair_never_allocates_on_a_missing_pv_even_when_named() {
             &vg,
             "raid1m2",
             &failed,
+            &[],
             Some(&only_missing),
             Policy::Normal,
             e,
@@ -598,7 +599,8 @@ fn repair_replaces_as_many_as_fit_when_space_is_short() {
         pv: spare.clone(),
         ranges: vec![],
     }];
-    let p = with_env(|e| repair(&vg, "raid1m2", &failed, Some(&one), Policy::Normal, e)).unwrap();
+    let p =
+        with_env(|e| repair(&vg, "raid1m2", &failed, &[], Some(&one), Policy::Normal, e)).unwrap();
     check_plan(&p);
     assert!(p
         .notes
@@ -614,7 +616,7 @@ fn repair_replaces_as_many_as_fit_when_space_is_short() {
 #[test]
 fn repair_without_failed_pvs_or_not_on_them() {
     let vg0 = vg();
-    let p = with_env(|e| repair(&vg0, "raid5", &[], None, Policy::Normal, e)).unwrap();
+    let p = with_env(|e| repair(&vg0, "raid5", &[], &[], None, Policy::Normal, e)).unwrap();
     assert!(p.steps.is_empty());
     assert_eq!(
         p.notes,
@@ -624,7 +626,8 @@ fn repair_without_failed_pvs_or_not_on_them() {
     let (vg, _) = with_missing(&["raid1m2_rimage_2"]);
     let failed = failed_pvs(&vg);
     assert_eq!(failed, vec!["pv2".to_string()]);
-    let e = with_env(|e| repair(&vg, "raid1m1", &failed, None, Policy::Normal, e)).unwrap_err();
+    let e =
+        with_env(|e| repair(&vg, "raid1m1", &failed, &[], None, Policy::Normal, e)).unwrap_err();
     assert_eq!(
         e.to_string(),
         "Logical volume vgraid/raid1m1 does not contain devices specified to replace."
@@ -638,4 +641,22 @@ fn repair_without_failed_pvs_or_not_on_them() {
         .expect("the fixture has unused PVs");
     empty.pvs[unused].flags.push("MISSING".into());
     assert!(failed_pvs(&empty).is_empty());
+}
+
+#[test]
+fn repair_replaces_an_image_the_kernel_failed_although_its_pv_is_present() {
+    let vg0 = vg();
+    // raid5's slot 2 is 'D' in the kernel; every PV is there.
+    let p = with_env(|e| repair(&vg0, "raid5", &[], &[2], None, Policy::Normal, e)).unwrap();
+    check_plan(&p);
+    let f = p.final_vg().unwrap();
+    let old = vg0.lv("raid5_rimage_2").unwrap();
+    let new = f.lv("raid5_rimage_2").unwrap();
+    assert_ne!(new.id, old.id, "a new image in slot 2");
+    assert!(new.has_status("REBUILD"));
+    assert_ne!(pvs_of(new), pvs_of(old), "not back on the PV md gave up on");
+    for s in [0, 1] {
+        let n = format!("raid5_rimage_{s}");
+        assert_eq!(f.lv(&n).unwrap().id, vg0.lv(&n).unwrap().id, "{n} kept");
+    }
 }
