@@ -83,6 +83,11 @@ pub struct Args {
     /// ones on the PVs given (or any other PV of the VG); the array rebuilds them
     #[arg(long = "repair")]
     pub repair: bool,
+    /// With --repair: do what lvm.conf activation/raid_fault_policy says
+    /// ("allocate" replaces the failed images, "warn", the default, only
+    /// tells) instead of asking; what dmeventd runs on a failure
+    #[arg(long = "usepolicies", requires = "repair")]
+    pub usepolicies: bool,
     /// Answer yes to every prompt
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
@@ -758,13 +763,25 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
              lvchange -ay {disp}, or use --replace PV on the inactive LV.)"
         )));
     }
-    if !args.yes
-        && !lvops::confirm(
-            "Attempt to replace failed RAID images (requires full device resync)? [y/n]: ",
-            "",
-        )
-    {
-        // lvm2: answering no is not an error.
+    // lvm2's _lvconvert_repair_pvs_raid_ask.
+    let do_it = if args.usepolicies {
+        let policy = ctx
+            .config
+            .str("activation/raid_fault_policy")
+            .unwrap_or("warn");
+        matches!(policy, "allocate" | "replace")
+    } else {
+        args.yes
+            || lvops::confirm(
+                "Attempt to replace failed RAID images (requires full device resync)? [y/n]: ",
+                "",
+            )
+    };
+    if !do_it {
+        if args.usepolicies {
+            eprintln!("  Use 'lvconvert --repair {disp}' to replace failed device.");
+        }
+        // lvm2: answering no (or a "warn" policy) is not an error.
         return Ok(());
     }
     let failed = convert::failed_pvs(&w.vg);

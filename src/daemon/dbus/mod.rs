@@ -517,6 +517,32 @@ impl LogicalVolume {
         .await
     }
 
+    /// Reshape the active RAID LV: `stripes` data stripes and/or a stripe
+    /// size of `stripe_size` bytes (0: keep either); removing stripes
+    /// needs `force` and a second call once the kernel has finished.
+    /// New images go on `pvs` (empty: anywhere). Root only.
+    async fn reshape_raid(
+        &self,
+        stripes: u32,
+        stripe_size: u64,
+        force: bool,
+        pvs: Vec<String>,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: zbus::message::Header<'_>,
+    ) -> fdo::Result<String> {
+        caller_is_root(conn, &hdr).await?;
+        raid::RaidOp::Reshape {
+            vg: self.snap.vg_name.clone(),
+            lv: self.snap.name.clone(),
+            stripes,
+            stripe_size_bytes: stripe_size,
+            force,
+            pvs,
+        }
+        .run()
+        .await
+    }
+
     /// Split `count` images off: into a new LV `name`, or, with `track`
     /// (and no name), keeping track of changes for a later MergeMirrors.
     /// Root only.

@@ -95,6 +95,17 @@ pub enum RaidOp {
         mirrors: Option<u32>,
         pvs: Vec<String>,
     },
+    /// `lvconvert -y [--stripes N] [-I SIZEb] [--force] VG/LV [PV...]`: a
+    /// reshape of the active LV (N data stripes, stripe size in bytes; 0
+    /// keeps it).
+    Reshape {
+        vg: String,
+        lv: String,
+        stripes: u32,
+        stripe_size_bytes: u64,
+        force: bool,
+        pvs: Vec<String>,
+    },
     /// `lvconvert -y --splitmirrors N (-n NAME | --trackchanges) VG/LV`
     Split {
         vg: String,
@@ -184,6 +195,38 @@ impl RaidOp {
                 }
                 if segtype.is_empty() && mirrors.is_none() {
                     return Err("nothing to convert: give a segment type or a mirror count".into());
+                }
+                a.push(format!("{vg}/{lv}"));
+                for p in pvs {
+                    no_opt("PV", p)?;
+                    a.push(p.clone());
+                }
+                Ok(a)
+            }
+            RaidOp::Reshape {
+                vg,
+                lv,
+                stripes,
+                stripe_size_bytes,
+                force,
+                pvs,
+            } => {
+                no_opt("VG name", vg)?;
+                no_opt("LV name", lv)?;
+                let mut a = vec![s("lvconvert"), s("-y")];
+                if *stripes > 0 {
+                    a.extend([s("--stripes"), stripes.to_string()]);
+                }
+                if *stripe_size_bytes > 0 {
+                    a.extend([s("-I"), format!("{stripe_size_bytes}b")]);
+                }
+                if *force {
+                    a.push(s("--force"));
+                }
+                if *stripes == 0 && *stripe_size_bytes == 0 {
+                    return Err("nothing to reshape: give a stripe count or a stripe size \
+                                (ConvertRaid to the LV's own type frees reshape space)"
+                        .into());
                 }
                 a.push(format!("{vg}/{lv}"));
                 for p in pvs {
@@ -333,6 +376,27 @@ mod tests {
             c.args().unwrap().join(" "),
             "lvcreate -y --type raid1 -n r -L 8388608b -m 1 vg /dev/sdb"
         );
+        let c = RaidOp::Reshape {
+            vg: "vg".into(),
+            lv: "r".into(),
+            stripes: 4,
+            stripe_size_bytes: 131072,
+            force: true,
+            pvs: vec!["/dev/sde".into()],
+        };
+        assert_eq!(
+            c.args().unwrap().join(" "),
+            "lvconvert -y --stripes 4 -I 131072b --force vg/r /dev/sde"
+        );
+        let none = RaidOp::Reshape {
+            vg: "vg".into(),
+            lv: "r".into(),
+            stripes: 0,
+            stripe_size_bytes: 0,
+            force: false,
+            pvs: vec![],
+        };
+        assert!(none.args().unwrap_err().contains("nothing to reshape"));
         let c = RaidOp::Split {
             vg: "vg".into(),
             lv: "r".into(),

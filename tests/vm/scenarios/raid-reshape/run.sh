@@ -139,7 +139,13 @@ echo "$T1" | dmsetup load vgo-t_rimage_1
 dmsetup resume vgo-t_rimage_1
 dmsetup status vgo-t
 check t-image-failed sh -c "dmsetup status vgo-t | awk '{print \$6}' | grep -q D"
-check t-repair run ours lvconvert -y --repair vgo/t
+# dmeventd's call: the default raid_fault_policy "warn" only says so
+ours lvconvert --repair --usepolicies vgo/t >"$RESULTS/t-usepolicies.txt" 2>&1
+cat "$RESULTS/t-usepolicies.txt"
+check t-usepolicies-warn grep -q "Use 'lvconvert --repair vgo/t' to replace failed device." "$RESULTS/t-usepolicies.txt"
+check t-still-failed sh -c "dmsetup status vgo-t | awk '{print \$6}' | grep -q D"
+# "allocate": replaced without a question
+check t-repair run ours lvconvert --repair --usepolicies --config 'activation{raid_fault_policy="allocate"}' vgo/t
 check t-resynced run ours lvwait --sync --timeout 300 vgo/t
 dmsetup status vgo-t
 check t-healthy sh -c "dmsetup status vgo-t | awk '{print \$6}' | grep -qx AA"
