@@ -215,6 +215,7 @@ impl<'a> VgActivation<'a> {
     /// table naming `rebuild` images (sub-LVs flagged REBUILD), which the
     /// caller then clears with [`clear_rebuild`].
     pub fn activate(&self, lv: &str) -> Result<bool, CmdError> {
+        warn_pending_removal(&self.vg, lv);
         let applied = activate::activate(self.dm, &self.vg, lv, &self.pvs, &self.opts)
             .map_err(|e| lv_err(&self.vg, lv, "activate", e))?;
         let top = activate::dm_name(&self.vg.name, lv, None);
@@ -223,6 +224,7 @@ impl<'a> VgActivation<'a> {
     }
 
     pub fn refresh(&self, lv: &str) -> Result<(), CmdError> {
+        warn_pending_removal(&self.vg, lv);
         activate::refresh(self.dm, &self.vg, lv, &self.pvs, &self.opts)
             .map(|_| ())
             .map_err(|e| lv_err(&self.vg, lv, "refresh", e))
@@ -564,4 +566,39 @@ mod tests {
         assert_eq!(parse_mode("partial"), Ok(ActivationMode::Partial));
         assert!(parse_mode("half").is_err());
     }
+}
+
+/// A RAID LV whose trailing images a shrinking reshape emptied
+/// (`REMOVE_AFTER_RESHAPE`) still lists them: until `lvconvert --stripes N`
+/// drops them, the table has more devices than the array uses. Say so
+/// whenever it is (re)activated.
+pub fn warn_pending_removal(vg: &crate::model::Vg, lv: &str) {
+    let Some(r) = vg
+        .lv(lv)
+        .and_then(|l| l.segments.first())
+        .and_then(|s| s.raid.as_ref())
+    else {
+        return;
+    };
+    let pending = r
+        .images
+        .iter()
+        .flatten()
+        .filter(|i| {
+            vg.lv(i)
+                .is_some_and(|l| l.has_status("REMOVE_AFTER_RESHAPE"))
+        })
+        .count();
+    if pending == 0 {
+        return;
+    }
+    let t = vg.lv(lv).and_then(|l| l.raid_type());
+    let keep = r.images.len() - pending;
+    let stripes = keep as u64 - t.map_or(0, |t| t.parity_devs());
+    eprintln!(
+        "  WARNING: {}/{lv} still holds {pending} image pair(s) a shrinking reshape emptied: \
+         once the reshape has finished, run \"lvconvert --stripes {stripes} {}/{lv}\" to remove \
+         them.",
+        vg.name, vg.name
+    );
 }
