@@ -12,7 +12,11 @@
 //! Pure planner: no devices, runs anywhere. The same reshapes on a live
 //! array are tests/vm/scenarios/raid-reshape.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{lvm2_accepts, lvm2_lvs_json, ours, require_root, LoopDev};
 
 use lvmetad::activate::{parse_status_line, TargetStatus};
 use lvmetad::model::{parse_vg_text, Vg};
@@ -164,4 +168,96 @@ fn reshapes_plan_what_lvm2_did_online() {
     }
     eprintln!("reshape steps compared: {total} ({})", per_case.join(", "));
     assert!(total >= 10, "only {total} reshape steps compared");
+}
+
+// ---------------------------------------------------------------------------
+// The states lvm2 left after its reshapes (reshape space, `+RESHAPE` flags),
+// written onto loop devices: real lvm2 (host, no activation) and our lvm
+// report them alike — sizes without the reshape space, `reshape_len`,
+// `reshape_len_le`, segment types with their flags stripped — and lvm2's
+// vgck accepts them.
+
+/// Our PVs on `devs` carrying the golden VG's text (PV ids and device
+/// hints replaced by ours, in disk order).
+fn golden_on_disks(case: &str, step: &str, devs: &[&LoopDev]) {
+    use lvmetad::device::scan::scan_devices;
+    use lvmetad::device::Device;
+    use lvmetad::model::{vg_to_text, TextHeader, TextStyle};
+    let dir = golden_dir().join(case);
+    let (mut vg, _) = read_vg(&dir.join(step));
+    let paths: Vec<PathBuf> = devs.iter().map(|d| PathBuf::from(d.name())).collect();
+    let scan = scan_devices(&paths);
+    let ours_vg = &scan.vgs[0].vg;
+    for pv in &mut vg.pvs {
+        let i: usize = pv.device.as_deref().unwrap()[2..].parse().unwrap();
+        let mine = ours_vg
+            .pvs
+            .iter()
+            .find(|p| p.device.as_deref() == Some(devs[i].name().as_str()))
+            .unwrap();
+        pv.id = mine.id.clone();
+        pv.device = mine.device.clone();
+        pv.dev_size = mine.dev_size;
+        pv.pe_start = mine.pe_start;
+        pv.pe_count = mine.pe_count;
+    }
+    vg.id = ours_vg.id.clone();
+    vg.seqno = ours_vg.seqno + 1;
+    let text = vg_to_text(&vg, &TextHeader::new("reshape golden", 0), TextStyle::Disk);
+    let mut ds: Vec<Device> = paths
+        .iter()
+        .map(|p| Device::open(p, true).unwrap())
+        .collect();
+    common::write_vg_text(&scan, &paths, &mut ds, &vg.name, &text).unwrap();
+}
+
+#[test]
+fn lvm2_and_we_report_reshaped_lvs_alike() {
+    if !require_root() {
+        return;
+    }
+    const FIELDS: &str = "lv_name,segtype,stripes,stripe_size,lv_size,seg_size,reshape_len,\
+                          reshape_len_le,devices";
+    for (case, step) in [
+        ("takeover_raid5_raid6", "05-to-raid6-again1"),
+        ("takeover_raid0_chain", "05-to-raid5_n"),
+        ("takeover_raid0_chain", "06-to-raid6_n_6"),
+        ("takeover_refusals", "05-raid0-to-raid6-again1"),
+        ("takeover_raid1_raid10", "05-to-raid10-again1"),
+    ] {
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(golden_dir().join(case).join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        let n = m["disks"].as_u64().unwrap() as usize;
+        let size = m["disk_size"].as_u64().unwrap();
+        let d: Vec<LoopDev> = (0..n).map(|_| LoopDev::new(size)).collect();
+        let devs: Vec<&LoopDev> = d.iter().collect();
+        let names: Vec<String> = d.iter().map(|x| x.name()).collect();
+        let mut args = vec!["pvcreate", "-y"];
+        args.extend(names.iter().map(String::as_str));
+        assert_eq!(ours(&devs, &args).code, 0);
+        let mut args = vec!["vgcreate", "-s", "4m", "vgc"];
+        args.extend(names.iter().map(String::as_str));
+        assert_eq!(ours(&devs, &args).code, 0);
+        golden_on_disks(case, step, &devs);
+        lvm2_accepts(&devs, "vgc");
+        let want = lvm2_lvs_json(&devs, FIELDS, "vgc");
+        let r = ours(
+            &devs,
+            &[
+                "lvs",
+                "-a",
+                "-o",
+                FIELDS,
+                "--units",
+                "b",
+                "--reportformat",
+                "json",
+                "vgc",
+            ],
+        );
+        assert_eq!(r.code, 0, "{case} {step}: {}", r.stderr);
+        assert_eq!(r.json(), want, "{case} {step}: our lvs differs from lvm2's");
+    }
 }

@@ -366,9 +366,10 @@ pub fn commit_live(
             ))
         })?;
         if reload_after_clear {
-            // lvm2's takeover reloads once more without `rebuild N` (md has
-            // recorded the recovery in the new superblocks by now); its
-            // add-images path keeps the table as loaded.
+            // lvm2's takeover, replace and repair reload once more without
+            // `rebuild N` (md has recorded the recovery in the new
+            // superblocks by now); its add-images path keeps the table as
+            // loaded.
             let (pvs, missing) = super::vgchange::write_pv_devices(w);
             let opts = super::vgchange::table_options(&dm, mode, missing);
             activate::reload(&dm, &flagged, &w.vg, lv, &pvs, &opts).map_err(|e| {
@@ -467,7 +468,10 @@ fn carry_out(
         }
     }
     if live {
-        commit_live(ctx, w, lv, plan.steps, false, false)?;
+        // lvm2's _lv_raid_rebuild_or_replace reloads once more after
+        // clearing REBUILD; its image addition keeps the table as loaded.
+        let reload_after_clear = !args.replace.is_empty();
+        commit_live(ctx, w, lv, plan.steps, false, reload_after_clear)?;
     } else {
         commit_steps(ctx, w, plan.steps)?;
     }
@@ -836,7 +840,7 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
         show(ctx, n);
     }
     if !plan.steps.is_empty() {
-        commit_live(ctx, &mut w, &lv_name, plan.steps, true, false)?;
+        commit_live(ctx, &mut w, &lv_name, plan.steps, true, true)?;
     }
     ctx.say(format!("Faulty devices in {disp} successfully replaced."));
     Ok(())

@@ -213,6 +213,8 @@ pub(crate) static FIELDS: &[FieldDef] = &[
     f!(Seg, Num, "Start", 0, "seg_start_pe"),
     f!(Seg, Size, "SSize", 0, "seg_size"),
     f!(Seg, Num, "SSize", 0, "seg_size_pe"),
+    f!(Seg, Size, "RSize", 0, "reshape_len"),
+    f!(Seg, Num, "RSize", 0, "reshape_len_le"),
     f!(Seg, StrList, "Seg Tags", 0, "seg_tags"),
     f!(Seg, StrList, "PE Ranges", 0, "seg_pe_ranges"),
     f!(Seg, StrList, "LE Ranges", 0, "seg_le_ranges"),
@@ -1061,6 +1063,38 @@ fn seg_value(id: &str, vg: &VgCtx, lv: usize, s: usize, fmt: &Fmt) -> Cell {
                 .unwrap_or(0),
         ),
         "chunk_size" => fmt.size(chunk_size(vg, lv, seg)),
+        "reshape_len" | "reshape_len_le" => {
+            // lvm2's _lv_for_raid_image_seg: a raid4/5/6/10 segment (space
+            // of all its images) or the first segment of one of its images.
+            let reshapable = |t: Option<crate::model::RaidType>| {
+                t.is_some_and(|t| !t.is_any_raid0() && !t.is_raid1())
+            };
+            let len = if reshapable(raid_t) {
+                Some(seg.raid.as_ref().and_then(|r| r.reshape_count).unwrap_or(0) * area_count)
+            } else {
+                match vg.lvs[lv].parent {
+                    Some(p)
+                        if p.role == SubRole::RaidImage
+                            && seg.start_extent == 0
+                            && reshapable(vg.lv(p.lv).raid_type()) =>
+                    {
+                        Some(
+                            seg.extra
+                                .iter()
+                                .find(|(k, _)| k == "reshape_count")
+                                .and_then(|(_, v)| v.as_value().and_then(|v| v.as_u64()))
+                                .unwrap_or(0),
+                        )
+                    }
+                    _ => None,
+                }
+            };
+            match len {
+                None => num_undef(),
+                Some(n) if id == "reshape_len" => fmt.size(n * ext),
+                Some(n) => num(n),
+            }
+        }
         "seg_start" => fmt.size(seg.start_extent * ext),
         "seg_start_pe" => num(seg.start_extent),
         "seg_size" => fmt.size(seg.extent_count * ext),
