@@ -538,36 +538,6 @@ pub fn deactivate_before_remove(ctx: &Ctx, vg: &Vg, lv: &str) -> Result<(), CmdE
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn volume_list_entries() {
-        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let m = |list: &[&str]| {
-            matches_volume_list(&l(list), "vg0", &l(&["fast"]), "data", &l(&["keep"]))
-        };
-        assert!(m(&["vg0"]));
-        assert!(m(&["other", "vg0/data"]));
-        assert!(!m(&["vg0/other"]));
-        assert!(m(&["@fast"]));
-        assert!(m(&["@keep"]));
-        assert!(!m(&["@slow", "@*"]));
-        assert!(!m(&[]));
-    }
-
-    #[test]
-    fn activate_and_mode_values() {
-        assert_eq!(parse_activate("y"), Ok(Activate::Yes));
-        assert_eq!(parse_activate("ay"), Ok(Activate::Auto));
-        assert_eq!(parse_activate("n"), Ok(Activate::No));
-        assert!(parse_activate("x").is_err());
-        assert_eq!(parse_mode("partial"), Ok(ActivationMode::Partial));
-        assert!(parse_mode("half").is_err());
-    }
-}
-
 /// A RAID LV whose trailing images a shrinking reshape emptied
 /// (`REMOVE_AFTER_RESHAPE`) still lists them: until `lvconvert --stripes N`
 /// drops them, the table has more devices than the array uses. Say so
@@ -601,4 +571,34 @@ pub fn warn_pending_removal(vg: &crate::model::Vg, lv: &str) {
          them.",
         vg.name, vg.name
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_list_entries() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let m = |list: &[&str]| {
+            matches_volume_list(&l(list), "vg0", &l(&["fast"]), "data", &l(&["keep"]))
+        };
+        assert!(m(&["vg0"]));
+        assert!(m(&["other", "vg0/data"]));
+        assert!(!m(&["vg0/other"]));
+        assert!(m(&["@fast"]));
+        assert!(m(&["@keep"]));
+        assert!(!m(&["@slow", "@*"]));
+        assert!(!m(&[]));
+    }
+
+    #[test]
+    fn activate_and_mode_values() {
+        assert_eq!(parse_activate("y"), Ok(Activate::Yes));
+        assert_eq!(parse_activate("ay"), Ok(Activate::Auto));
+        assert_eq!(parse_activate("n"), Ok(Activate::No));
+        assert!(parse_activate("x").is_err());
+        assert_eq!(parse_mode("partial"), Ok(ActivationMode::Partial));
+        assert!(parse_mode("half").is_err());
+    }
 }
