@@ -63,6 +63,15 @@ install_dbus_policy() {
     systemctl reload dbus.service 2>/dev/null || systemctl reload dbus-broker.service
 }
 
+# mapdisks: stdin to stdout with the words /tmp/diskmap names (a device
+# number or /dev/vdX, optionally followed by "(N)") replaced by its
+# label, and any other MAJ:MIN by DEV (twin-VG comparisons)
+mapdisks() {
+    awk 'NR==FNR{m[$1]=$2;next}
+        { for(i=1;i<=NF;i++){ w=$i; sub(/\([0-9]+\)$/,"",w); if(w in m){ $i=m[w] substr($i,length(w)+1) }
+              else if($i ~ /^[0-9]+:[0-9]+$/) $i="DEV" } print }' /tmp/diskmap -
+}
+
 # host JSON: ask the host to send a QMP command
 host() { echo "@@QMP $*" >/dev/ttyS0 2>/dev/null || echo "@@QMP $*" >/dev/console; }
 

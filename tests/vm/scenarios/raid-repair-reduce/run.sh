@@ -36,11 +36,6 @@ note "vgr: $R0 $R1 $R2 $R3 spare $R4; vgq: $Q0 $Q1 $Q2 $Q3 spare $Q4; vgo: $DO; 
     if [ "$n" -ge 13 ]; then n=$((n - 13)); elif [ "$n" -ge 5 ]; then n=$(( (n - 5) % 4 )); fi
     echo "$(cat "$b/dev") @d$n"; echo "/dev/$(basename "$b") @d$n"
   done; } >/tmp/diskmap
-mapdisks() {
-    awk 'NR==FNR{m[$1]=$2;next}
-        { for(i=1;i<=NF;i++){ w=$i; sub(/\([0-9]+\)$/,"",w); if(w in m){ $i=m[w] substr($i,length(w)+1) }
-              else if($i ~ /^[0-9]+:[0-9]+$/) $i="DEV" } print }' /tmp/diskmap -
-}
 tables() {   # tables VG: live tables, VG name and device numbers normalised,
              # `rebuild N` pairs left out (checked on their own)
     dmsetup table | grep "^$1-" | sed "s/^$1-/VG-/" | mapdisks |

@@ -28,11 +28,6 @@ MB=24
     s=$(cat "$b/serial"); n=${s#d}; n=$((n % 6))
     echo "$(cat "$b/dev") @d$n"; echo "/dev/$(basename "$b") @d$n"
   done; } >/tmp/diskmap
-mapdisks() {
-    awk 'NR==FNR{m[$1]=$2;next}
-        { for(i=1;i<=NF;i++){ w=$i; sub(/\([0-9]+\)$/,"",w); if(w in m){ $i=m[w] substr($i,length(w)+1) }
-              else if($i ~ /^[0-9]+:[0-9]+$/) $i="DEV" } print }' /tmp/diskmap -
-}
 report() {   # report VG: lvm2's view, VG-independent
     lvm lvs -a --noheadings --units b --nosuffix \
         -o lv_name,segtype,stripes,stripe_size,region_size,lv_size,devices "$1" 2>/dev/null |
