@@ -54,18 +54,9 @@ fn kernel(dir: &Path, vg: &str, lv: &str) -> Option<KernelState> {
     }
 }
 
-/// LVs in order with ids and creation stamps cleared.
+/// LVs as lvm2 prints them, ids and creation stamps aside.
 fn shape(vg: &Vg) -> Vec<String> {
-    vg.lvs
-        .iter()
-        .map(|l| {
-            let mut l = l.clone();
-            l.id.clear();
-            l.creation_time = None;
-            l.creation_host = None;
-            format!("{l:?}")
-        })
-        .collect()
+    common::lv_shape(vg, &[])
 }
 
 fn involves_reshape(vg: &Vg, lv: &str) -> bool {

@@ -272,52 +272,56 @@ fn grow_images(
     Ok(())
 }
 
-/// lvm2's `_lv_alloc_reshape_space`: make sure every image has the
-/// reshape space a reshape with `stripe_size` needs, and put it where
-/// `to` says. Returns the commit the allocation makes (lvm2 reloads
-/// before it relocates anything) and where the space was before.
-fn alloc_space(
-    vg: &mut Vg,
-    lv: &str,
-    to: Where,
-    stripe_size: u64,
-    data_offset: &mut u64,
+/// What `_lv_alloc_reshape_space` needs besides the VG: where new
+/// extents may go, and where the kernel says the data starts (updated as
+/// lvm2 re-reads it: after moving the space to the end it is 0).
+struct Space<'a> {
     policy: Policy,
-    cands: Option<&[Candidate]>,
-) -> Result<(Option<Vg>, Where), RaidError> {
-    let es = vg.extent_size;
-    let mut need = needed_len(stripe_size, es);
-    let have = reshape_len(vg, lv);
-    if have > 0 {
-        if need > have {
-            if *data_offset > 0 {
-                relocate(vg, lv, Where::End)?;
+    cands: Option<&'a [Candidate]>,
+    data_offset: u64,
+}
+
+impl Space<'_> {
+    /// lvm2's `_lv_alloc_reshape_space`: make sure every image has the
+    /// reshape space a reshape with `stripe_size` needs, and put it where
+    /// `to` says. Returns the commit an allocation makes (lvm2 reloads
+    /// before it relocates anything).
+    fn alloc(
+        &mut self,
+        vg: &mut Vg,
+        lv: &str,
+        to: Where,
+        stripe_size: u64,
+    ) -> Result<Option<Vg>, RaidError> {
+        let es = vg.extent_size;
+        let mut need = needed_len(stripe_size, es);
+        let have = reshape_len(vg, lv);
+        if have > 0 {
+            if need > have {
+                if self.data_offset > 0 {
+                    relocate(vg, lv, Where::End)?;
+                }
+                self.data_offset = 0;
+                need -= have;
+            } else {
+                need = 0;
             }
-            *data_offset = 0;
-            need -= have;
-        } else {
-            need = 0;
         }
+        let mut commit = None;
+        if need > 0 {
+            grow_images(vg, lv, need, self.policy, self.cands)?;
+            set_reshape_len(vg, lv, have + need);
+            commit = Some(vg.clone());
+            convert::set_status(vg.lv_mut(lv).expect("LV"), "RESHAPE_DATA_OFFSET", true);
+        }
+        match to {
+            Where::Begin if self.data_offset == 0 => relocate(vg, lv, Where::Begin)?,
+            Where::End if self.data_offset > 0 => relocate(vg, lv, Where::End)?,
+            _ => {}
+        }
+        set_data_offset(vg, lv, Some(reshape_len(vg, lv) * es));
+        Ok(commit)
     }
-    let mut commit = None;
-    if need > 0 {
-        grow_images(vg, lv, need, policy, cands)?;
-        set_reshape_len(vg, lv, have + need);
-        commit = Some(vg.clone());
-        convert::set_status(vg.lv_mut(lv).expect("LV"), "RESHAPE_DATA_OFFSET", true);
-    }
-    let was = if *data_offset > 0 {
-        Where::Begin
-    } else {
-        Where::End
-    };
-    match to {
-        Where::Begin if *data_offset == 0 => relocate(vg, lv, Where::Begin)?,
-        Where::End if *data_offset > 0 => relocate(vg, lv, Where::End)?,
-        _ => {}
-    }
-    set_data_offset(vg, lv, Some(reshape_len(vg, lv) * es));
-    Ok((commit, was))
 }
 
 fn set_data_offset(vg: &mut Vg, lv: &str, v: Option<u64>) {
@@ -581,7 +585,11 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
         )));
     }
     let prompt;
-    let mut data_offset = req.kernel.data_offset;
+    let mut space = Space {
+        policy: req.policy,
+        cands: req.candidates,
+        data_offset: req.kernel.data_offset,
+    };
     let es = vg.extent_size;
     if old < new {
         // Adding stripes (_raid_reshape_add_images).
@@ -660,15 +668,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
         set_reshape_len(&mut out, lv_name, reshape);
         let mut wipe = Some(wipe);
         if reshape == 0 {
-            let (commit, _) = alloc_space(
-                &mut out,
-                lv_name,
-                Where::End,
-                cur_ss,
-                &mut data_offset,
-                req.policy,
-                req.candidates,
-            )?;
+            let commit = space.alloc(&mut out, lv_name, Where::End, cur_ss)?;
             if let Some(c) = commit {
                 steps.push(Step {
                     wipe_first: wipe.take().unwrap_or_default(),
@@ -676,15 +676,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
                 });
             }
         }
-        alloc_space(
-            &mut out,
-            lv_name,
-            Where::Begin,
-            cur_ss,
-            &mut data_offset,
-            req.policy,
-            req.candidates,
-        )?;
+        space.alloc(&mut out, lv_name, Where::Begin, cur_ss)?;
         for (_, i) in &pairs {
             let l = out.lv_mut(i).expect("new");
             convert::set_status(l, "REBUILD", false);
@@ -757,15 +749,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
                 old - new,
                 seg_name(t)
             ));
-            let (commit, _) = alloc_space(
-                &mut out,
-                lv_name,
-                Where::End,
-                cur_ss,
-                &mut data_offset,
-                req.policy,
-                req.candidates,
-            )?;
+            let commit = space.alloc(&mut out, lv_name, Where::End, cur_ss)?;
             if let Some(c) = commit {
                 steps.push(step(&c));
             }
@@ -833,15 +817,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
             } else {
                 Where::End
             };
-            let (commit, _) = alloc_space(
-                &mut out,
-                lv_name,
-                to,
-                req.stripe_size,
-                &mut data_offset,
-                req.policy,
-                req.candidates,
-            )?;
+            let commit = space.alloc(&mut out, lv_name, to, req.stripe_size)?;
             if let Some(c) = commit {
                 steps.push(step(&c));
             }
