@@ -290,3 +290,12 @@ fn refusals_name_the_reason() {
     let e = plan(&lvx, &req(RaidType::Raid6Zr, 3, 64, kernel(5, 0)));
     assert!(e.is_ok(), "a stripe size change is a reshape: {e:?}");
 }
+
+#[test]
+fn raid10_reshapes_are_refused_with_a_reason() {
+    let vg = with_raid(RaidType::Raid10, 2, 4);
+    let e = plan(&vg, &req(RaidType::Raid10, 6, 128, kernel(4, 0)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Reshaping raid10 LV vgraid/lv"), "{e}");
+}
