@@ -42,14 +42,7 @@ fn kernel(dir: &Path, vg: &str, lv: &str) -> Option<KernelState> {
         .status()
         .ok()?
     {
-        TargetStatus::Raid(r) => Some(KernelState {
-            devices: u64::from(r.devices),
-            health_devices: r.health.len() as u64,
-            devices_in_sync: r.health.chars().filter(|c| *c == 'A').count() as u64,
-            in_sync: r.in_sync == r.total,
-            data_offset: r.data_offset.unwrap_or(0),
-            open: false,
-        }),
+        TargetStatus::Raid(r) => Some(KernelState::from_status(&r, 0)),
         _ => None,
     }
 }

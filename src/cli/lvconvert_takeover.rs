@@ -57,14 +57,7 @@ pub(crate) fn kernel_state(
             vg.name
         ))
     })?;
-    Ok(st.map(|(s, open)| raid::reshape::KernelState {
-        devices: u64::from(s.devices),
-        health_devices: s.health.len() as u64,
-        devices_in_sync: s.health.chars().filter(|c| *c == 'A').count() as u64,
-        in_sync: s.in_sync == s.total,
-        data_offset: s.data_offset.unwrap_or(0),
-        open: open > 0,
-    }))
+    Ok(st.map(|(s, open)| raid::reshape::KernelState::from_status(&s, open)))
 }
 
 pub fn run(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {

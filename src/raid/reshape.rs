@@ -49,6 +49,20 @@ pub struct KernelState {
     pub open: bool,
 }
 
+impl KernelState {
+    /// From the dm-raid status line of the LV and its open count.
+    pub fn from_status(s: &crate::activate::DmRaidStatus, open_count: u32) -> KernelState {
+        KernelState {
+            devices: u64::from(s.devices),
+            health_devices: s.health.len() as u64,
+            devices_in_sync: s.health.chars().filter(|c| *c == 'A').count() as u64,
+            in_sync: s.in_sync == s.total,
+            data_offset: s.data_offset.unwrap_or(0),
+            open: open_count > 0,
+        }
+    }
+}
+
 /// A reshape request, resolved as lvm2's `lv_raid_convert` resolves it.
 pub struct ReshapeRequest<'a> {
     pub lv: &'a str,
