@@ -29,6 +29,7 @@ use crate::format::config::{Node, Value};
 use crate::model::{Area, Lv, RaidType, Vg};
 
 use super::convert::{self, Env, Step};
+use super::takeover::Msg;
 use super::RaidError;
 
 /// What the kernel says about the active array (`dmsetup status`).
@@ -82,17 +83,10 @@ pub struct ReshapeRequest<'a> {
     pub creation_host: Option<String>,
 }
 
-/// Lines lvm2 prints on the way (standard output or error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    Out(String),
-    Err(String),
-}
-
 /// A planned reshape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReshapePlan {
-    pub lines: Vec<Line>,
+    pub lines: Vec<Msg>,
     pub prompt: Option<String>,
     pub steps: Vec<Step>,
 }
@@ -538,11 +532,11 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
     // No change: the request frees the reshape space.
     if req.to == t && new == old && req.stripe_size == cur_ss && req.region_size == cur_region {
         let (mut pre, was_begin) = free_space(&mut out, lv_name, &req.kernel)?;
-        lines.push(Line::Out(format!(
+        lines.push(Msg::Print(format!(
             "No change in RAID LV {disp} layout, freeing reshape space."
         )));
         if reshape_len(vg, lv_name) == 0 {
-            lines.push(Line::Err(format!(
+            lines.push(Msg::Warn(format!(
                 "LV {disp} does not have reshape space allocated."
             )));
             return Err(invalid(lines_text(&lines)));
@@ -599,7 +593,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
         )));
     }
     if cur_ss != req.stripe_size {
-        lines.push(Line::Out(format!(
+        lines.push(Msg::Print(format!(
             "Converting stripesize {} of {} LV {disp} to {}.",
             convert::display_size(cur_ss),
             seg_name(t),
@@ -616,7 +610,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
     if old < new {
         // Adding stripes (_raid_reshape_add_images).
         if req.to != t {
-            lines.push(Line::Out(
+            lines.push(Msg::Print(
                 "Ignoring layout change on device adding reshape.".into(),
             ));
         }
@@ -624,12 +618,12 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
         let le = lv.size_extents();
         let current = le - reshape * (old - t.parity_devs());
         let grown = new_len(le, reshape, t, old, new) - reshape * (new - t.parity_devs());
-        lines.push(Line::Err(format!(
+        lines.push(Msg::Warn(format!(
             "WARNING: Adding stripes to active{} logical volume {disp} will grow it from \
              {current} to {grown} extents!",
             if req.kernel.open { " and open" } else { "" }
         )));
-        lines.push(Line::Out(format!(
+        lines.push(Msg::Print(format!(
             "Run \"lvresize -l{current} {disp}\" to shrink it or use the additional capacity."
         )));
         prompt = Some(format!(
@@ -724,39 +718,39 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
             // Step 1: the kernel moves the data onto the first `new`
             // devices.
             if req.to != t {
-                lines.push(Line::Out(
+                lines.push(Msg::Print(
                     "Ignoring layout change on device removing reshape.".into(),
                 ));
             }
             let reduced = new_len(le, reshape, t, old, new) - reshape * (new - t.parity_devs());
             let current = le - reshape * (old - t.parity_devs());
             let keep = current * current / reduced.max(1);
-            lines.push(Line::Err(format!(
+            lines.push(Msg::Warn(format!(
                 "WARNING: Removing stripes from active{} logical volume {disp} will shrink it \
                  from {} to {}!",
                 if req.kernel.open { " and open" } else { "" },
                 convert::display_size(current * es),
                 convert::display_size(reduced * es)
             )));
-            lines.push(Line::Err("THIS MAY DESTROY (PARTS OF) YOUR DATA!".into()));
-            lines.push(Line::Err(format!(
+            lines.push(Msg::Warn("THIS MAY DESTROY (PARTS OF) YOUR DATA!".into()));
+            lines.push(Msg::Warn(format!(
                 "Interrupt the conversion and run \"lvresize -y -l{keep} {disp}\" to keep the \
                  current size if not done already!"
             )));
-            lines.push(Line::Out(format!(
+            lines.push(Msg::Print(format!(
                 "If that leaves the logical volume larger than {keep} extents due to stripe \
                  rounding,"
             )));
-            lines.push(Line::Out(
+            lines.push(Msg::Print(
                 "you may want to grow the content afterwards (filesystem etc.)".into(),
             ));
-            lines.push(Line::Err(format!(
+            lines.push(Msg::Warn(format!(
                 "WARNING: to remove freed stripes after the conversion has finished, you have \
                  to run \"lvconvert --stripes {} {disp}\"",
                 req.stripes
             )));
             if !req.force {
-                lines.push(Line::Err(
+                lines.push(Msg::Warn(
                     "Can't remove stripes without --force option.".into(),
                 ));
                 return Err(invalid(lines_text(&lines)));
@@ -788,7 +782,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
         if new > 2 {
             set_stripe_size(&mut out, lv_name, req.stripe_size);
         } else if req.stripe_size != cur_ss {
-            lines.push(Line::Err(format!(
+            lines.push(Msg::Warn(format!(
                 "WARNING: ignoring --stripesize on conversion of {disp} to 1 stripe."
             )));
         }
@@ -810,7 +804,7 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
     } else {
         // Same devices: layout or stripe size (_raid_reshape_keep_images).
         if req.to != t {
-            lines.push(Line::Out(format!(
+            lines.push(Msg::Print(format!(
                 "Converting {} LV {disp} to {}.",
                 seg_name(t),
                 seg_name(req.to)
@@ -857,11 +851,11 @@ pub fn plan(vg: &Vg, req: &ReshapeRequest) -> Result<ReshapePlan, RaidError> {
     })
 }
 
-fn lines_text(lines: &[Line]) -> String {
+fn lines_text(lines: &[Msg]) -> String {
     lines
         .iter()
         .map(|l| match l {
-            Line::Out(s) | Line::Err(s) => s.as_str(),
+            Msg::Print(s) | Msg::Warn(s) | Msg::Error(s) => s.as_str(),
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -52,7 +52,7 @@ fn lines_of(p: &ReshapePlan) -> Vec<String> {
     p.lines
         .iter()
         .map(|l| match l {
-            Line::Out(s) | Line::Err(s) => s.clone(),
+            Msg::Print(s) | Msg::Warn(s) | Msg::Error(s) => s.clone(),
         })
         .collect()
 }

@@ -1243,7 +1243,7 @@ fn reshape_plan(
     kernel: super::reshape::KernelState,
     mut log: Log,
 ) -> Result<TakeoverPlan, RaidError> {
-    use super::reshape::{self, Line};
+    use super::reshape;
     let rr = reshape::ReshapeRequest {
         lv: req.lv,
         to,
@@ -1258,12 +1258,7 @@ fn reshape_plan(
         creation_host: req.creation_host.clone(),
     };
     let p = reshape::plan(vg, &rr).map_err(|e| log.refuse(&[e.to_string()]))?;
-    for l in p.lines {
-        match l {
-            Line::Out(s) => log.print(s),
-            Line::Err(s) => log.warn(s),
-        }
-    }
+    log.msgs.extend(p.lines);
     Ok(TakeoverPlan {
         messages: log.msgs,
         prompt: p.prompt,
