@@ -1051,7 +1051,11 @@ async fn act(conn: Option<Connection>, a: Action) {
     }
 }
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// systemd answers StartUnit once the job is queued; on a loaded machine
+/// (a busy boot, emulated CPUs) that took over 30 s in the guest while the
+/// unit did start. Each call runs in its own task, so waiting long holds
+/// nothing up.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn start_unit(c: &Connection, unit: &str) -> zbus::Result<()> {
     let call = async {
