@@ -1030,18 +1030,39 @@ async fn act(conn: Option<Connection>, a: Action) {
         },
         None => None,
     };
-    let r = match private_systemd().await {
-        Ok(c) => start_unit(&c, &unit).await,
-        Err(e) => {
-            match via_bus {
-                Some(b) => log::warn!("StartUnit {unit}: {b}; systemd's private socket: {e}"),
-                None => log::info!(
-                    "no system bus and no systemd private socket ({e}): not starting {unit}"
-                ),
+    // A request on the private socket has been seen to go unanswered (the
+    // unit not started either) in a loaded guest: each attempt gets a
+    // fresh connection and a bounded wait; starting a unit that is already
+    // queued or running is harmless.
+    let mut r = Err(zbus::Error::Failure("not tried".into()));
+    for attempt in 1..=PRIVATE_ATTEMPTS {
+        log::info!("asking systemd to start {unit} through its private socket");
+        r = match private_systemd().await {
+            Ok(c) => start_unit_within(&c, &unit, PRIVATE_ATTEMPT_TIMEOUT).await,
+            Err(e) if attempt == 1 => {
+                match &via_bus {
+                    Some(b) => {
+                        log::warn!("StartUnit {unit}: {b}; systemd's private socket: {e}")
+                    }
+                    None => log::info!(
+                        "no system bus and no systemd private socket ({e}): not starting {unit}"
+                    ),
+                }
+                return;
             }
-            return;
+            Err(e) => Err(e),
+        };
+        match &r {
+            Ok(()) => break,
+            Err(e) if attempt < PRIVATE_ATTEMPTS => {
+                log::warn!(
+                    "systemd did not start {unit} through its private socket (attempt \
+                     {attempt}: {e}); asking again on a new connection"
+                )
+            }
+            Err(_) => {}
         }
-    };
+    }
     match (r, via_bus) {
         (Ok(()), None) => log::info!("started {unit} (systemd's private socket)"),
         (Ok(()), Some(b)) => {
@@ -1051,25 +1072,29 @@ async fn act(conn: Option<Connection>, a: Action) {
     }
 }
 
-/// systemd answers StartUnit once the job is queued; on a loaded machine
-/// (a busy boot, emulated CPUs) that took over 30 s in the guest while the
-/// unit did start. Each call runs in its own task, so waiting long holds
-/// nothing up.
-const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// systemd answers StartUnit once the job is queued. Each call runs in a
+/// task of its own, so a long wait holds nothing up.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// On the private socket: attempts, each on a new connection, and the wait
+/// for each answer.
+const PRIVATE_ATTEMPTS: u32 = 4;
+const PRIVATE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn start_unit(c: &Connection, unit: &str) -> zbus::Result<()> {
+    start_unit_within(c, unit, START_TIMEOUT).await
+}
+
+async fn start_unit_within(c: &Connection, unit: &str, limit: Duration) -> zbus::Result<()> {
     let call = async {
         let p = SystemdProxy::new(c).await?;
         p.start_unit(unit, "replace").await.map(|_| ())
     };
-    tokio::time::timeout(START_TIMEOUT, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(zbus::Error::Failure(format!(
-                "no answer in {}s",
-                START_TIMEOUT.as_secs()
-            )))
-        })
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(zbus::Error::Failure(format!(
+            "no answer in {}s",
+            limit.as_secs()
+        )))
+    })
 }
 
 /// systemd's private peer-to-peer socket, for when the bus is not up.
@@ -1081,7 +1106,7 @@ async fn private_systemd() -> zbus::Result<Connection> {
     // sender of every message on this socket, which zbus rejects (see
     // `private`).
     let build = private::connect(&path);
-    tokio::time::timeout(START_TIMEOUT, build)
+    tokio::time::timeout(PRIVATE_ATTEMPT_TIMEOUT, build)
         .await
         .unwrap_or_else(|_| {
             Err(zbus::Error::Failure(
