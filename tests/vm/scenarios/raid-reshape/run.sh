@@ -12,6 +12,8 @@
 #   --type raid5_n            no change: frees the reshape space
 #   --type raid6_n_6          takeover (adds the Q image)
 #   --type raid6              raid6_n_6 -> raid6_zr, a layout reshape
+# then a raid6 -i3 LV: --stripes 4, -I 32k, --type raid6 (frees the space);
+# and a raid1 whose image md fails while its PV stays (transient failure).
 # After each step and its reshape/resync: the first 24 MiB keep their
 # sha256 on both; real lvm2's `lvs -a` of our VG equals its `lvs -a` of its
 # own VG (names, types, stripes, stripe/region size, size, devices as PV
@@ -39,15 +41,16 @@ tables() {   # tables VG
         sort
 }
 sha() { echo 3 >/proc/sys/vm/drop_caches; dd if="$1" bs=1M count=$MB 2>/dev/null | sha256sum | cut -d' ' -f1; }
+LV=lv   # the LV the steps work on
 settle() {   # settle VG: wait for the reshape/resync, as lvm2 reports it
-    check "synced-$1-$STEP" wait_sync "$1/lv" 300
-    dmsetup status "$1-lv"
+    check "synced-$1-$STEP" wait_sync "$1/$LV" 300
+    dmsetup status "$1-$LV"
 }
 compare() {   # compare STEP
     STEP=$1
     settle vgo; settle vgl
-    check "sha256-ours-$1" test "$(sha /dev/vgo/lv)" = "$SUM"
-    check "sha256-lvm2-$1" test "$(sha /dev/vgl/lv)" = "$SUM"
+    check "sha256-ours-$1" test "$(sha /dev/vgo/$LV)" = "$SUM"
+    check "sha256-lvm2-$1" test "$(sha /dev/vgl/$LV)" = "$SUM"
     report vgl >"$RESULTS/lvs-$1.lvm2"; report vgo >"$RESULTS/lvs-$1.ours"
     check "lvs-equals-lvm2-$1" diff -u "$RESULTS/lvs-$1.lvm2" "$RESULTS/lvs-$1.ours"
     tables vgl >"$RESULTS/table-$1.lvm2"; tables vgo >"$RESULTS/table-$1.ours"
@@ -56,8 +59,8 @@ compare() {   # compare STEP
 }
 both() {   # both STEP ARGS...: the same lvconvert with each tool
     b_s=$1; shift
-    check "ours-$b_s" run ours lvconvert "$@" vgo/lv
-    check "lvm2-$b_s" run lvm lvconvert "$@" vgl/lv
+    check "ours-$b_s" run ours lvconvert "$@" vgo/$LV
+    check "lvm2-$b_s" run lvm lvconvert "$@" vgl/$LV
     compare "$b_s"
 }
 
@@ -89,6 +92,26 @@ both remove-stripe-2 -y --stripes 3
 both free-space -y --type raid5_n
 both raid6_n_6 -y --type raid6_n_6
 both raid6 -y --type raid6
+# --- raid6: a stripe added (two parity devices), then a smaller stripe size ---
+LVSUM=$SUM; LV=l6; MB=12
+check lvcreate-l6-ours run ours lvcreate -y --type raid6 -i 3 -n l6 -L ${MB}m vgo
+check lvcreate-l6-lvm2 run lvm lvcreate -y --type raid6 -i 3 -n l6 -L ${MB}m vgl
+wait_sync vgo/l6 300; wait_sync vgl/l6 300
+dd if=/dev/urandom of=/tmp/d6.dat bs=1M count=$MB 2>/dev/null
+SUM=$(sha256sum </tmp/d6.dat | cut -d' ' -f1)
+check write-l6-ours dd if=/tmp/d6.dat of=/dev/vgo/l6 bs=1M conv=fsync
+check write-l6-lvm2 dd if=/tmp/d6.dat of=/dev/vgl/l6 bs=1M conv=fsync
+compare l6-created
+both l6-add-stripe -y --stripes 4
+both l6-stripesize -y -I 32k
+# Freeing the space now needs the data moved off the front, which this
+# kernel refuses for both tools ("raid: Invalid rdev size"): ours puts the
+# metadata and tables back; the LV stays as it was.
+check ours-l6-free-space-refused sh -c "! LVM_SYSTEM_DIR=$OURS_ETC $OURS lvconvert -y --type raid6 vgo/l6"
+check lvm2-l6-free-space-refused sh -c "! lvm lvconvert -y --type raid6 vgl/l6"
+compare l6-free-space-refused
+LV=lv; MB=24; SUM=$LVSUM
+
 # A resize frees the reshape space first (lvm2's lvresize does too). lvm2
 # 2.03.16 then grows by the space it freed on top of what was asked (seen
 # here: `-L +16m` on a 32 MiB raid5 with 1 extent of reshape space per image
@@ -100,8 +123,7 @@ check lvm2-lvextend run lvm lvextend -l +3 vgl/lv
 note "after lvextend -l +3: ours $(lvsize vgo/lv) lvm2 $(lvsize vgl/lv) (was $S0)"
 check lvextend-size test "$(lvsize vgo/lv)" = "$((S0 + 3 * 4 * 1024 * 1024))"
 check lvextend-kernel-size test "$(blockdev --getsize64 /dev/vgo/lv)" = "$(lvsize vgo/lv)"
-lvm vgcfgbackup -f /tmp/vgo.after-extend vgo >/dev/null 2>&1
-check lvextend-no-reshape-space sh -c "! grep -q 'reshape_count\|RESHAPE' /tmp/vgo.after-extend"
+check lvextend-no-reshape-space test "$(lvm lvs --noheadings -o reshape_len_le vgo/lv | tr -d ' ')" = 0
 check synced-lvextend wait_sync vgo/lv 300
 check sha256-ours-lvextend test "$(sha /dev/vgo/lv)" = "$SUM"
 check lvm2-vgck-lvextend run lvm vgck vgo
