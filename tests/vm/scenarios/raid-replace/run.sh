@@ -6,7 +6,8 @@
 # it refuses, `--replace` of the failed images) puts new images on spare
 # disks d5/d6; the arrays rebuild, `--syncaction check` finds no
 # mismatch, the data keeps its sha256 (also after -an/-ay), the missing PVs
-# are removed with our `vgreduce --removemissing` and lvm2's `vgck` passes.
+# are removed with our `vgreduce --removemissing` and lvm2's `vgck` passes;
+# the VG is extended with a new disk (d7) and r5's image 0 moved onto it live.
 . ./lib.sh
 VG=vgrep
 D0=$(dev d0); D1=$(dev d1); D2=$(dev d2); D3=$(dev d3); D4=$(dev d4); D5=$(dev d5); D6=$(dev d6)
@@ -100,6 +101,17 @@ for lv in r5 r6; do
     check "no-mismatch-$lv" test "$(dmsetup status "$VG-$lv" | awk '{print $9}')" = 0
 done
 check ours-vgreduce-removemissing run ours vgreduce --removemissing "$VG"
+# the VG takes a new disk again, and an image moves onto it (live)
+D7=$(dev d7)
+check pvcreate-new run ours pvcreate "$D7"
+check vgextend-after-removemissing run ours vgextend "$VG" "$D7"
+check lvm2-sees-new-pv sh -c "lvm pvs --noheadings -o vg_name $D7 | grep -qw $VG"
+R5PV=$(ours lvs --noheadings -o devices "$VG/r5_rimage_0" | sed 's/(.*//' | tr -d ' ')
+check replace-onto-new-pv run ours lvconvert -y --replace "$R5PV" "$VG/r5" "$D7"
+check replace-new-synced run ours lvwait --sync --timeout 120 "$VG/r5"
+R5NEW=$(ours lvs --noheadings -o devices "$VG/r5_rimage_0" | sed 's/(.*//' | tr -d ' ')
+note "r5_rimage_0: $R5PV -> $R5NEW"
+check r5-image-on-new-pv test "$R5NEW" = "$D7"
 check ours-vgchange-an run ours vgchange -an "$VG"
 check lvm2-vgck run lvm vgck "$VG"
 lvm lvs -a -o lv_name,lv_attr,segtype,devices "$VG"
