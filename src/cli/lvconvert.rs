@@ -794,22 +794,18 @@ fn run_repair(ctx: &mut Ctx, args: &Args) -> Result<(), CmdError> {
     let mut dead = Vec::new();
     if !ctx.common.test {
         let dm = super::vgchange::open_dm(ctx)?;
-        let st = activate::raid_status(&dm, &w.vg, &lv_name)
-            .map_err(|e| CmdError::failed(format!("Cannot read the status of {disp}: {e}")))?;
+        let st = activate::dm_raid_status(&dm, &w.vg, &lv_name)
+            .map_err(|e| CmdError::failed(format!("Cannot read the status of {disp}: {e}")))?
+            .map(|(st, _)| st);
         if let Some(st) = st.filter(|st| !failed.is_empty() || st.health.contains('D')) {
-            dead = st
-                .health
-                .char_indices()
-                .filter(|(_, c)| *c == 'D')
-                .map(|(i, _)| i)
-                .collect();
+            dead = st.failed_devices();
             if st.in_sync < st.total {
                 return Err(CmdError::failed(format!(
                     "Unable to replace devices in {disp} while it is not in-sync.\n\
                      Failed to replace faulty devices in {disp}."
                 )));
             }
-            if st.sync_action == "idle" && st.health.contains('a') {
+            if st.sync_action.as_deref() == Some("idle") && st.health.contains('a') {
                 return Err(CmdError::failed(format!(
                     "Unable to repair {disp}.  Source devices failed before the RAID could synchronize.\n\
                      You should choose one of the following:\n  \

@@ -543,34 +543,14 @@ pub fn deactivate_before_remove(ctx: &Ctx, vg: &Vg, lv: &str) -> Result<(), CmdE
 /// drops them, the table has more devices than the array uses. Say so
 /// whenever it is (re)activated.
 pub fn warn_pending_removal(vg: &crate::model::Vg, lv: &str) {
-    let Some(r) = vg
-        .lv(lv)
-        .and_then(|l| l.segments.first())
-        .and_then(|s| s.raid.as_ref())
-    else {
-        return;
-    };
-    let pending = r
-        .images
-        .iter()
-        .flatten()
-        .filter(|i| {
-            vg.lv(i)
-                .is_some_and(|l| l.has_status("REMOVE_AFTER_RESHAPE"))
-        })
-        .count();
-    if pending == 0 {
-        return;
+    if let Some((pending, stripes)) = crate::raid::reshape::pending_removal(vg, lv) {
+        eprintln!(
+            "  WARNING: {}/{lv} still holds {pending} image pair(s) a shrinking reshape emptied: \
+             once the reshape has finished, run \"lvconvert --stripes {stripes} {}/{lv}\" to \
+             remove them.",
+            vg.name, vg.name
+        );
     }
-    let t = vg.lv(lv).and_then(|l| l.raid_type());
-    let keep = r.images.len() - pending;
-    let stripes = keep as u64 - t.map_or(0, |t| t.parity_devs());
-    eprintln!(
-        "  WARNING: {}/{lv} still holds {pending} image pair(s) a shrinking reshape emptied: \
-         once the reshape has finished, run \"lvconvert --stripes {stripes} {}/{lv}\" to remove \
-         them.",
-        vg.name, vg.name
-    );
 }
 
 #[cfg(test)]

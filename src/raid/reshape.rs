@@ -112,6 +112,23 @@ pub fn reshape_len(vg: &Vg, lv: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Image pairs of `lv` a shrinking reshape emptied (`REMOVE_AFTER_RESHAPE`)
+/// and still listed, with the stripe count `lvconvert --stripes` needs to
+/// drop them; `None` when there are none.
+pub fn pending_removal(vg: &Vg, lv: &str) -> Option<(u64, u64)> {
+    let l = vg.lv(lv)?;
+    let t = l.raid_type()?;
+    let images = images_of(vg, lv);
+    let pending = images
+        .iter()
+        .filter(|i| {
+            vg.lv(i)
+                .is_some_and(|l| l.has_status("REMOVE_AFTER_RESHAPE"))
+        })
+        .count() as u64;
+    (pending > 0).then(|| (pending, images.len() as u64 - pending - t.parity_devs()))
+}
+
 /// lvm2's minimum out-of-place reshape space per image: 1 MiB or one
 /// stripe, whichever is larger, in whole extents.
 fn needed_len(stripe_size: u64, extent_size: u64) -> u64 {

@@ -193,6 +193,8 @@ fn removing_a_stripe_takes_two_commands() {
     for n in ["lv_rimage_4", "lv_rmeta_4"] {
         assert!(c.lv(n).unwrap().has_status("REMOVE_AFTER_RESHAPE"), "{n}");
     }
+    assert_eq!(pending_removal(c, "lv"), Some((1, 3)));
+    assert_eq!(pending_removal(&vg, "lv"), None);
     assert_eq!(size(c), size(&vg), "the size changes with step 2");
     // The kernel now runs 4 devices: the second command drops the pair.
     let p2 = plan(c, &req(RaidType::Raid5Ls, 3, 128, kernel(4, 0))).unwrap();
